@@ -1,0 +1,3 @@
+from .config import ConfigError, load_config
+
+__all__ = ['ConfigError', 'load_config']

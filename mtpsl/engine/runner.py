@@ -1,0 +1,89 @@
+"""mtpsl's Runner: MMEngine's, with the stack's workarounds switched on."""
+from __future__ import annotations
+
+import os.path as osp
+import pickle
+from typing import Callable, Optional, Union
+
+from mmengine.runner import Runner
+
+from mtpsl.registry import RUNNERS
+from mtpsl.utils.compat import (cpu_distributed_needed, init_cpu_process_group,
+                                trusted_checkpoint_path)
+
+
+@RUNNERS.register_module()
+class MTPSLRunner(Runner):
+    """MMEngine's Runner with three changes, each only where needed.
+
+    - distributed launch on a machine without CUDA: gloo is initialised
+      before MMEngine (whose init calls ``torch.cuda.set_device``), and the
+      model is wrapped without ``device_ids``;
+    - resume: the user's own training checkpoint is unpickled in full (it
+      holds MMEngine objects that ``weights_only`` loading refuses);
+      ``load_from`` stays on the safe path unless the config sets
+      ``trust_load_from=True`` (``tools/test.py --trust-checkpoint``);
+    - loading a checkpoint is strict by default, so one that does not fit
+      the model fails and lists the missing and unexpected keys.
+    """
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """Initialise gloo first when the launch is distributed on CPU."""
+        if cpu_distributed_needed(self.launcher):
+            timeout = (env_cfg or {}).get('dist_cfg', {}).get('timeout')
+            init_cpu_process_group(timeout)
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
+        """Use the CPU-aware DDP wrapper when there is no CUDA."""
+        if (model_wrapper_cfg is None and self.distributed
+                and cpu_distributed_needed(self.launcher)):
+            model_wrapper_cfg = dict(
+                type='mtpsl.CPUAwareDistributedDataParallel',
+                broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get(
+                    'find_unused_parameters', False))
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def load_or_resume(self) -> None:
+        """Say clearly when ``--resume`` finds nothing to resume from."""
+        if (self._resume and self._load_from is None and not self._has_loaded):
+            from mmengine.runner import find_latest_checkpoint
+            if find_latest_checkpoint(self.work_dir) is None:
+                raise FileNotFoundError(
+                    f'--resume: no checkpoint to resume from in {self.work_dir}'
+                    ' (expected a last_checkpoint file written by a previous '
+                    'run); start without --resume or pass a checkpoint path')
+        super().load_or_resume()
+
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        """Resume from the user's own checkpoint (full unpickling)."""
+        if not osp.isfile(filename):
+            raise FileNotFoundError(f'checkpoint to resume from not found: '
+                                    f'{filename}')
+        super().resume(trusted_checkpoint_path(filename), resume_optimizer,
+                       resume_param_scheduler, map_location)
+
+    def load_checkpoint(self, filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = True,
+                        revise_keys: list = [(r'^module.', '')]):
+        """Load weights; strict, and with a clear message for pickles."""
+        if '://' not in filename and not osp.isfile(filename):
+            raise FileNotFoundError(f'checkpoint not found: {filename}')
+        if self.cfg.get('trust_load_from', False):
+            filename = trusted_checkpoint_path(filename)
+        try:
+            return super().load_checkpoint(filename, map_location, strict,
+                                           revise_keys)
+        except pickle.UnpicklingError as e:
+            raise RuntimeError(
+                f'{filename} holds pickled objects besides tensors, so it '
+                'was not loaded with torch.load(weights_only=True). If it is '
+                'a training checkpoint you made yourself, pass '
+                '--trust-checkpoint (tools/test.py) or set '
+                'trust_load_from=True, resume it with --resume, or turn it '
+                'into a plain state dict with tools/publish_model.py. '
+                f'({e.__class__.__name__})') from None

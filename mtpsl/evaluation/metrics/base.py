@@ -1,0 +1,79 @@
+"""Shared plumbing of the per-task metrics."""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+
+
+def _field(sample: Any, key: str) -> Optional[torch.Tensor]:
+    """``sample[key]`` as a tensor, for data samples and their dict form."""
+    value = sample.get(key) if isinstance(sample, dict) else \
+        getattr(sample, key, None)
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get('data')
+    elif hasattr(value, 'data') and not isinstance(value, torch.Tensor):
+        value = value.data
+    return value
+
+
+class TaskMetric(BaseMetric):
+    """A metric of one task, accumulating per-image sufficient statistics.
+
+    ``process`` appends one statistics vector per image (so MMEngine's
+    gathering across processes, which trims the sampler's padding by image
+    count, stays exact); ``compute_metrics`` sums them in float64.
+    """
+
+    task: str = ''
+
+    def __init__(self, task: Optional[str] = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None
+                 ) -> None:
+        if task is not None:
+            self.task = task
+        super().__init__(collect_device=collect_device,
+                         prefix=prefix or self.task)
+
+    def pairs(self, data_samples: Sequence[Any]
+              ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+        """(prediction, GT) per image; errors on a missing field or size."""
+        out = []
+        for s in data_samples:
+            pred = _field(s, f'pred_{self.task}')
+            gt = _field(s, f'gt_{self.task}')
+            where = (s.get('img_path') if isinstance(s, dict) else
+                     s.metainfo.get('img_path')) or '?'
+            if pred is None or gt is None:
+                raise KeyError(f'{type(self).__name__}: image {where} has no '
+                               f'{"prediction" if pred is None else "GT"} '
+                               f'for task {self.task!r}')
+            if pred.shape[-2:] != gt.shape[-2:]:
+                raise ValueError(f'{type(self).__name__}: image {where}: '
+                                 f'prediction {tuple(pred.shape)} and GT '
+                                 f'{tuple(gt.shape)} differ in size')
+            out.append((pred.detach().cpu(), gt.detach().cpu()))
+        return out
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Append one statistics vector per image."""
+        for pred, gt in self.pairs(data_samples):
+            self.results.append(self.image_stats(pred, gt))
+
+    def image_stats(self, pred: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
+        """Sufficient statistics of one image (float64 or int64 vector)."""
+        raise NotImplementedError
+
+    def compute_metrics(self, results: list) -> dict:
+        """Metrics from the summed statistics."""
+        if not results:
+            raise ValueError(f'{type(self).__name__}({self.task}): no image '
+                             'was evaluated')
+        return self.metrics_from_stats(np.sum(np.stack(results), axis=0))
+
+    def metrics_from_stats(self, stats: np.ndarray) -> dict:
+        raise NotImplementedError

@@ -1,0 +1,3 @@
+from .segnet import SegNet
+
+__all__ = ['SegNet']

@@ -1,0 +1,3 @@
+from .base import FixedWeights, UncertaintyWeighting, flatten_losses
+
+__all__ = ['FixedWeights', 'UncertaintyWeighting', 'flatten_losses']

@@ -1,0 +1,123 @@
+"""The multi-task model: a shared backbone, one head per task, a balancer."""
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from mtpsl.registry import MODELS
+from mtpsl.structures import (MultiTaskDataSample, check_tasks, stack_targets,
+                              task_spec)
+
+
+@MODELS.register_module()
+class MultiTaskModel(BaseModel):
+    """Backbone -> per-task heads, trained on the labelled tasks of a batch.
+
+    Args:
+        backbone: config of the shared backbone; it returns a tuple of
+            feature maps, heads pick theirs with ``in_index``.
+        heads: ``{task: head config}``; the dict order is the task order.
+        balancer: loss-weighting config (default: equal fixed weights). It
+            receives ``tasks`` as a default argument.
+        data_preprocessor: normally ``MultiTaskDataPreprocessor``.
+    """
+
+    def __init__(self, backbone: dict, heads: Mapping[str, dict],
+                 balancer: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg=None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='MultiTaskDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.tasks = check_tasks(heads.keys(), 'MultiTaskModel.heads')
+        self.backbone = MODELS.build(backbone)
+        self.heads = torch.nn.ModuleDict()
+        for task, cfg in heads.items():
+            self.heads[task] = MODELS.build(cfg, default_args=dict(task=task))
+            if self.heads[task].task != task:
+                raise ValueError(f'head configured under {task!r} predicts '
+                                 f'{self.heads[task].task!r}')
+        balancer = dict(balancer or dict(type='FixedWeights'))
+        self.balancer = MODELS.build(balancer,
+                                     default_args=dict(tasks=self.tasks))
+
+    # -- the three modes of BaseModel.forward --------------------------------
+    def forward(self, inputs: torch.Tensor,
+                data_samples: Optional[List[MultiTaskDataSample]] = None,
+                mode: str = 'tensor'):
+        """Dispatch to ``loss`` / ``predict`` / ``_forward``."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'invalid mode {mode!r}; use loss, predict or '
+                           'tensor')
+
+    def extract_feat(self, inputs: torch.Tensor) -> Sequence[torch.Tensor]:
+        """Shared features as a tuple."""
+        feats = self.backbone(inputs)
+        return feats if isinstance(feats, (tuple, list)) else (feats,)
+
+    def forward_tasks(self, inputs: torch.Tensor) -> Dict[str, dict]:
+        """``{task: {'feat': task feature, 'pred': prediction}}``."""
+        feats = self.extract_feat(inputs)
+        out = {}
+        for task, head in self.heads.items():
+            feat, pred = head(feats)
+            out[task] = dict(feat=feat, pred=pred)
+        return out
+
+    def _forward(self, inputs: torch.Tensor, data_samples=None
+                 ) -> Dict[str, torch.Tensor]:
+        """Raw predictions per task (for export and FLOP counting)."""
+        return {t: o['pred'] for t, o in self.forward_tasks(inputs).items()}
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[MultiTaskDataSample]
+             ) -> Dict[str, torch.Tensor]:
+        """Balanced task losses ``<task>.loss_<name>`` on labelled pixels."""
+        outputs = self.forward_tasks(inputs)
+        task_losses, labelled = {}, {}
+        for task, head in self.heads.items():
+            target, flags = stack_targets(data_samples, task,
+                                          device=inputs.device)
+            labelled[task] = bool(flags.any())
+            task_losses[task] = head.loss_by_pred(outputs[task]['pred'],
+                                                  target)
+        return self.balancer(task_losses, labelled)
+
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[MultiTaskDataSample]] = None
+                ) -> List[MultiTaskDataSample]:
+        """Per-image predictions, cropped from the padding, at ``ori_shape``."""
+        preds = self._forward(inputs)
+        if data_samples is None:
+            data_samples = [MultiTaskDataSample(metainfo=dict(
+                img_shape=inputs.shape[-2:], ori_shape=inputs.shape[-2:]))
+                for _ in range(inputs.shape[0])]
+        for i, sample in enumerate(data_samples):
+            h, w = sample.metainfo.get('img_shape', inputs.shape[-2:])
+            ori = tuple(sample.metainfo.get('ori_shape', (h, w)))
+            for task, pred in preds.items():
+                sample.set_pred(task, self._postprocess(
+                    task, pred[i:i + 1, :, :h, :w], ori))
+        return data_samples
+
+    @staticmethod
+    def _postprocess(task: str, pred: torch.Tensor, size) -> torch.Tensor:
+        """Resize to ``size`` and turn logits into labels."""
+        if tuple(pred.shape[-2:]) != tuple(size):
+            pred = F.interpolate(pred, size=size, mode='bilinear',
+                                 align_corners=False)
+            if task == 'normal':
+                pred = F.normalize(pred, dim=1)
+        pred = pred[0]
+        if task_spec(task).kind == 'label':
+            return pred.argmax(dim=0, keepdim=True)
+        return pred
