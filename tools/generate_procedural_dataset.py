@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overwrite", action="store_true", help="replace a dataset made with other arguments")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     args = ap.parse_args(argv)
-    t0 = time.perf_counter()
+    t0, wall0 = time.perf_counter(), time.time()
     try:
         meta = generate_dataset(args.root, preset=args.preset, height=args.height, width=args.width,
                                 num_train=args.num_train, num_test=args.num_test, seed=args.seed,
@@ -42,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     dt = time.perf_counter() - t0
     n = meta["num_train"] + meta["num_test"]
     c = meta["counts"]
+    fresh = (args.root / "meta.json").stat().st_mtime >= wall0 - 1.0
+    speed = f"{dt:.1f} s, {n / max(dt, 1e-9):.1f} images/s overall" if fresh else "already up to date, nothing written"
     print(f"dataset {args.root}: {meta['height']}x{meta['width']}, seed {meta['seed']}, "
           f"train/ {meta['num_train']} images (splits: {c['train']} train + {c['val']} val), "
-          f"val/ (test) {meta['num_test']} images; {dt:.1f} s, {n / max(dt, 1e-9):.1f} images/s overall")
+          f"val/ (test) {meta['num_test']} images; {speed}")
     return 0
 
 

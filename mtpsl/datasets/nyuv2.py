@@ -12,7 +12,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 
-from mtpsl.registry import DATASETS, LABEL_REGIMES
+from mtpsl.registry import DATASETS, LABEL_REGIMES, TRANSFORMS
 from mtpsl.structures import check_tasks
 
 NYU13_CLASSES = ('bed', 'books', 'ceiling', 'chair', 'floor', 'furniture',
@@ -86,6 +86,11 @@ class NYUv2Dataset(BaseDataset):
                 f'{type(self).__name__}({split!r}): label_regime is for '
                 'training data; validation and test splits are fully '
                 'labelled')
+        # BaseDataset's Compose builds dicts in MMEngine's root registry,
+        # which finds our transforms only under a Runner's default scope.
+        if kwargs.get('pipeline'):
+            kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict)
+                                  else t for t in kwargs['pipeline']]
         super().__init__(data_root=data_root, **kwargs)
 
     def _split_dir(self) -> str:

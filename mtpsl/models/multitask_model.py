@@ -5,7 +5,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleDict
 
 from mtpsl.registry import MODELS
 from mtpsl.structures import (MultiTaskDataSample, check_tasks, stack_targets,
@@ -31,11 +31,17 @@ class MultiTaskModel(BaseModel):
                  init_cfg=None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='MultiTaskDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # BaseModel would build it in MMEngine's root registry, which
+            # finds our class only under a Runner's default scope.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.tasks = check_tasks(heads.keys(), 'MultiTaskModel.heads')
         self.backbone = MODELS.build(backbone)
-        self.heads = torch.nn.ModuleDict()
+        # MMEngine's ModuleDict, so that init_weights reaches the heads (a
+        # torch ModuleDict has no init_weights and BaseModule skips it).
+        self.heads = ModuleDict()
         for task, cfg in heads.items():
             self.heads[task] = MODELS.build(cfg, default_args=dict(task=task))
             if self.heads[task].task != task:

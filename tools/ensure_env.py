@@ -1,0 +1,93 @@
+"""Install what mtpsl needs into the running Python, once; idempotent.
+
+Standard library only (it runs before anything is installed). It never
+replaces an installed torch or mmcv:
+- torch: installed as ``torch==2.13.0`` only if no torch is installed (a
+  pinned version, so pip never resolves the newest release with its CUDA
+  packages on a CPU machine; a CUDA user's own torch is kept);
+- mmcv: mmcv-lite only if no distribution providing ``mmcv`` is installed
+  (a user's full mmcv is kept);
+- then this repository in editable mode with its test extras.
+A stamp file records what was set up; a second run only checks it.
+"""
+import hashlib
+import importlib.metadata as md
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+STAMP = osp.join(ROOT, '.mtpsl_env_ok')
+TORCH_PIN = 'torch==2.13.0'
+MMCV_DISTS = ('mmcv', 'mmcv-full', 'mmcv-lite')
+NEEDED = ('torch', 'mmengine', 'mmsegmentation', 'ftfy', 'regex', 'pytest',
+          'mtpsl')
+
+
+def version(dist):
+    """Installed version of a distribution, or None."""
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def fingerprint():
+    """What the set-up depends on: this interpreter and the requirements."""
+    h = hashlib.sha256(sys.executable.encode())
+    for name in ['setup.py'] + sorted(os.listdir(osp.join(ROOT,
+                                                          'requirements'))):
+        path = osp.join(ROOT, name if name == 'setup.py' else
+                        osp.join('requirements', name))
+        with open(path, 'rb') as f:
+            h.update(name.encode() + f.read())
+    return h.hexdigest()
+
+
+def pip_install(*args):
+    cmd = [sys.executable, '-m', 'pip', 'install',
+           '--disable-pip-version-check', '--no-input', '-q', *args]
+    print('[ensure_env] ' + ' '.join(cmd[2:]), flush=True)
+    env = dict(os.environ, PIP_ROOT_USER_ACTION='ignore')
+    subprocess.check_call(cmd, cwd=ROOT, env=env)
+
+
+def up_to_date():
+    if not osp.isfile(STAMP):
+        return False
+    with open(STAMP) as f:
+        if f.read().strip() != fingerprint():
+            return False
+    return all(version(d) for d in NEEDED) and \
+        any(version(d) for d in MMCV_DISTS)
+
+
+def main():
+    if sys.version_info < (3, 8):
+        sys.exit(f'mtpsl needs Python >= 3.8, this is {sys.version}')
+    if up_to_date():
+        print('[ensure_env] environment ready (nothing to install)')
+        return
+    start = time.time()
+    if version('torch') is None:
+        pip_install(TORCH_PIN)
+    else:
+        print(f'[ensure_env] keeping installed torch {version("torch")}')
+    mmcv = [d for d in MMCV_DISTS if version(d)]
+    if not mmcv:
+        pip_install('-r', osp.join('requirements', 'mmcv.txt'))
+    else:
+        print(f'[ensure_env] keeping installed {mmcv[0]} {version(mmcv[0])}')
+        if len(mmcv) > 1:
+            print(f'[ensure_env] warning: {", ".join(mmcv)} are all '
+                  'installed and overwrite each other\'s files; keep one')
+    pip_install('-e', '.[tests]')
+    with open(STAMP, 'w') as f:
+        f.write(fingerprint() + '\n')
+    print(f'[ensure_env] set-up done in {time.time() - start:.0f} s')
+
+
+if __name__ == '__main__':
+    main()
