@@ -1,2 +1,3 @@
 from .metrics import *  # noqa: F401,F403
-from .report import format_metrics_table, group_by_task  # noqa: F401
+from .report import (format_comparison_table, format_metrics_table,  # noqa: F401
+                     group_by_task)  # noqa: F401

@@ -32,18 +32,32 @@ def _fmt(v) -> str:
 
 def format_metrics_table(metrics: Mapping[str, float]) -> str:
     """One row per (task, metric) with its value and which way is better."""
-    grouped = group_by_task(metrics)
-    if not grouped:
+    return format_comparison_table({'value': metrics})
+
+
+def format_comparison_table(columns: Mapping[str, Mapping[str, float]]
+                            ) -> str:
+    """Rows (task, metric), one value column per named set of metrics."""
+    names = list(columns)
+    grouped = {n: group_by_task(m) for n, m in columns.items()}
+    keys = []
+    for g in grouped.values():
+        for task, values in g.items():
+            keys += [(task, k) for k in values if (task, k) not in keys]
+    if not keys:
         return '(no metrics)'
-    rows = [('task', 'metric', 'value', 'better')]
-    for task, values in grouped.items():
-        for name, v in values.items():
-            better = {True: 'higher', False: 'lower'}.get(
-                HIGHER_IS_BETTER.get(name), '')
-            rows.append((task, name, _fmt(v), better))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ['  '.join(c.ljust(w) if i != 2 else c.rjust(w)
+    rows = [['task', 'metric'] + names + ['better']]
+    for task, name in keys:
+        cells = [_fmt(grouped[n].get(task, {}).get(name, float('nan')))
+                 for n in names]
+        better = {True: 'higher', False: 'lower'}.get(
+            HIGHER_IS_BETTER.get(name), '')
+        rows.append([task, name] + cells + [better])
+    ncol = len(rows[0])
+    widths = [max(len(r[i]) for r in rows) for i in range(ncol)]
+    numeric = range(2, 2 + len(names))
+    lines = ['  '.join(c.rjust(w) if i in numeric else c.ljust(w)
                        for i, (c, w) in enumerate(zip(r, widths))).rstrip()
              for r in rows]
-    lines.insert(1, '-' * len(lines[0]))
+    lines.insert(1, '-' * max(len(x) for x in lines))
     return '\n'.join(lines)

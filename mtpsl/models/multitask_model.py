@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleDict
 
 from mtpsl.registry import MODELS
-from mtpsl.structures import (MultiTaskDataSample, check_tasks, stack_targets,
-                              task_spec)
+from mtpsl.structures import (TASK_NAMES, MultiTaskDataSample, check_tasks,
+                              stack_targets, task_spec)
 
 
 @MODELS.register_module()
@@ -19,7 +19,8 @@ class MultiTaskModel(BaseModel):
     Args:
         backbone: config of the shared backbone; it returns a tuple of
             feature maps, heads pick theirs with ``in_index``.
-        heads: ``{task: head config}``; the dict order is the task order.
+        heads: ``{task: head config}``; tasks are ordered as in
+            ``mtpsl.structures.TASK_NAMES`` whatever the dict order.
         balancer: loss-weighting config (default: equal fixed weights). It
             receives ``tasks`` as a default argument.
         data_preprocessor: normally ``MultiTaskDataPreprocessor``.
@@ -37,12 +38,16 @@ class MultiTaskModel(BaseModel):
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.tasks = check_tasks(heads.keys(), 'MultiTaskModel.heads')
+        check_tasks(heads.keys(), 'MultiTaskModel.heads')
+        # A canonical order, not the dict's: MMEngine sorts dict keys when
+        # it dumps a config, and a resumed optimiser relies on the order.
+        self.tasks = tuple(t for t in TASK_NAMES if t in heads)
         self.backbone = MODELS.build(backbone)
         # MMEngine's ModuleDict, so that init_weights reaches the heads (a
         # torch ModuleDict has no init_weights and BaseModule skips it).
         self.heads = ModuleDict()
-        for task, cfg in heads.items():
+        for task in self.tasks:
+            cfg = heads[task]
             self.heads[task] = MODELS.build(cfg, default_args=dict(task=task))
             if self.heads[task].task != task:
                 raise ValueError(f'head configured under {task!r} predicts '

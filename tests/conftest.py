@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny datasets made here, never downloaded."""
+import os.path as osp
+import socket
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+DEMO_CONFIG = osp.join(
+    REPO, 'configs', 'baseline',
+    'mtl_segnet-w16_1xb8-1k_procedural-full-96x128.py')
+
+
+@pytest.fixture(scope='session')
+def tiny_procedural_root(tmp_path_factory):
+    """A 32x48 procedural dataset: 16 train (12 + 4 carved val), 4 test."""
+    from mtpsl.datasets.procedural import generate_dataset
+    root = tmp_path_factory.mktemp('procedural') / 'data'
+    generate_dataset(root, height=32, width=48, num_train=16, num_test=4,
+                     seed=0, val_fraction=0.25, workers=1, progress=False)
+    return str(root)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that is free right now."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def tiny_train_config(data_root: str, work_dir: str, max_iters: int = 6,
+                      batch_size: int = 2, lr: float = 1e-3,
+                      checkpoint_interval: int = 3, **extra) -> str:
+    """Write a config that trains the narrowest SegNet on ``data_root``."""
+    lines = [
+        f'_base_ = [{DEMO_CONFIG!r}]',
+        f'work_dir = {work_dir!r}',
+        'segnet_widths = (4, 8, 8, 8, 8)',
+        'model = dict(backbone=dict(widths=segnet_widths), heads=dict('
+        'sem_seg=dict(in_channels=4), depth=dict(in_channels=4), '
+        'normal=dict(in_channels=4)))',
+        f'optim_wrapper = dict(optimizer=dict(lr={lr}))',
+        f'train_cfg = dict(max_iters={max_iters}, '
+        f'val_interval={max_iters})',
+        f'default_hooks = dict(logger=dict(interval=1), checkpoint=dict('
+        f'interval={checkpoint_interval}, max_keep_ckpts=-1))',
+    ]
+    for loader, bs in (('train_dataloader', batch_size),
+                       ('val_dataloader', 2), ('test_dataloader', 2)):
+        lines.append(f'{loader} = dict(batch_size={bs}, num_workers=0, '
+                     f'persistent_workers=False, dataset=dict('
+                     f'data_root={data_root!r}))')
+    for key, value in extra.items():
+        lines.append(f'{key} = {value!r}')
+    # Not inside work_dir: the Runner dumps its config there under the
+    # config's own file name.
+    path = work_dir.rstrip('/') + '_config.py'
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
