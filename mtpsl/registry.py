@@ -38,7 +38,7 @@ LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS,
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS,
                     locations=['mtpsl.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
-                         locations=['mtpsl.datasets'])
+                         locations=['mtpsl.datasets.samplers'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['mtpsl.datasets.transforms'])
 # Label regimes (which tasks are labelled for which training image) are

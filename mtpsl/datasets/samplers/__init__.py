@@ -1,0 +1,1 @@
+"""Samplers of mtpsl (partial-label aware batching)."""
