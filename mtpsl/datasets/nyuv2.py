@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Tuple
 
-from mmengine.dataset import BaseDataset
+from mtpsl.registry import DATASETS
 
-from mtpsl.registry import DATASETS, LABEL_REGIMES, TRANSFORMS
-from mtpsl.structures import check_tasks
+from .base_multitask import MultiTaskDataset
 
 NYU13_CLASSES = ('bed', 'books', 'ceiling', 'chair', 'floor', 'furniture',
                  'objects', 'painting', 'sofa', 'table', 'tv', 'wall',
@@ -46,7 +45,7 @@ def read_index_file(path: str) -> List[int]:
 
 
 @DATASETS.register_module()
-class NYUv2Dataset(BaseDataset):
+class NYUv2Dataset(MultiTaskDataset):
     """Multi-task NYUv2-layout dataset with partial labels.
 
     Args:
@@ -64,40 +63,11 @@ class NYUv2Dataset(BaseDataset):
     """
 
     METAINFO = dict(classes=NYU13_CLASSES)
-
-    def __init__(self, data_root: str, split: str = 'train',
-                 index_file: Optional[str] = None,
-                 tasks: Sequence[str] = ('sem_seg', 'depth', 'normal'),
-                 label_regime: Optional[dict] = None,
-                 extra_maps: Optional[Mapping[str, str]] = None,
-                 **kwargs) -> None:
-        self.split = split
-        self.index_file = index_file
-        self.tasks = check_tasks(tasks, f'{type(self).__name__}.tasks')
-        for t in self.tasks:
-            if t not in TASK_FOLDERS:
-                raise ValueError(f'{type(self).__name__}: task {t!r} has no '
-                                 f'folder in this layout ({TASK_FOLDERS})')
-        self.label_regime_cfg = label_regime
-        self.extra_maps = dict(extra_maps or {})
-        self.label_regime = None
-        if kwargs.get('test_mode') and label_regime is not None:
-            raise ValueError(
-                f'{type(self).__name__}({split!r}): label_regime is for '
-                'training data; validation and test splits are fully '
-                'labelled')
-        # BaseDataset's Compose builds dicts in MMEngine's root registry,
-        # which finds our transforms only under a Runner's default scope.
-        if kwargs.get('pipeline'):
-            kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict)
-                                  else t for t in kwargs['pipeline']]
-        super().__init__(data_root=data_root, **kwargs)
+    # Folder of each task's maps under ``ROOT/{split}/``.
+    TASK_FOLDERS: Dict[str, str] = TASK_FOLDERS
+    SUPPORTED_TASKS = tuple(TASK_FOLDERS)
 
     def _split_dir(self) -> str:
-        if not osp.isdir(self.data_root):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: dataset root does not exist: '
-                f'{self.data_root}')
         split_dir = osp.join(self.data_root, self.split)
         image_dir = osp.join(split_dir, 'image')
         if not osp.isdir(image_dir):
@@ -117,31 +87,17 @@ class NYUv2Dataset(BaseDataset):
             raise ValueError(f'{split_dir}/image: files must be named '
                              f'<index>.npy ({e})') from None
 
-    def load_data_list(self) -> List[dict]:
-        """One entry per image: paths of labelled tasks only, label flags."""
+    def list_images(self) -> List[Tuple[str, str]]:
+        """``(str(i), ROOT/split/image/i.npy)`` for the split's indices."""
         split_dir = self._split_dir()
-        indices = self._image_indices(split_dir)
-        if not indices:
-            raise ValueError(f'{type(self).__name__}: no images in {split_dir}')
-        ids = [str(i) for i in indices]
-        regime = None
-        if self.label_regime_cfg is not None:
-            regime = LABEL_REGIMES.build(
-                self.label_regime_cfg,
-                default_args=dict(image_ids=ids, tasks=self.tasks))
-        self.label_regime = regime
-        data_list = []
-        for idx, img_id in zip(indices, ids):
-            flags = (regime.flags_for(img_id) if regime is not None else
-                     {t: True for t in self.tasks})
-            img_path = osp.join(split_dir, 'image', f'{idx}.npy')
-            if not osp.isfile(img_path):
-                raise FileNotFoundError(f'image not found: {img_path}')
-            gt_paths = {t: osp.join(split_dir, TASK_FOLDERS[t], f'{idx}.npy')
-                        for t in self.tasks if flags[t]}
-            extra_paths = {k: osp.join(split_dir, folder, f'{idx}.npy')
-                           for k, folder in self.extra_maps.items()}
-            data_list.append(dict(img_path=img_path, img_id=img_id,
-                                  tasks=self.tasks, label_flags=flags,
-                                  gt_paths=gt_paths, extra_paths=extra_paths))
-        return data_list
+        return [(str(i), osp.join(split_dir, 'image', f'{i}.npy'))
+                for i in self._image_indices(split_dir)]
+
+    def gt_path(self, img_id: str, task: str) -> str:
+        """``ROOT/split/<task folder>/<id>.npy``."""
+        return osp.join(self.data_root, self.split, self.TASK_FOLDERS[task],
+                        f'{img_id}.npy')
+
+    def extra_path(self, img_id: str, folder: str) -> str:
+        """``ROOT/split/<folder>/<id>.npy``."""
+        return osp.join(self.data_root, self.split, folder, f'{img_id}.npy')

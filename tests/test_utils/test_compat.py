@@ -32,7 +32,7 @@ def test_mmseg_models_fail_without_stub():
 
 
 @needs_lite
-def test_mmseg_backbone_and_head_build_train_predict_with_stub():
+def test_mmseg_backbones_and_heads_build_and_train_with_stub():
     code = '\n'.join([
         'import torch, mtpsl',
         'from mtpsl.registry import MODELS',
@@ -44,6 +44,21 @@ def test_mmseg_backbone_and_head_build_train_predict_with_stub():
         'out = head(net(x))',
         'out.mean().backward()',
         'assert out.shape == (2, 3, 2, 2), out.shape',  # stride 32
+        "aspp = MODELS.build(dict(type='mmseg.ASPPHead', in_channels=512,",
+        "    channels=8, dilations=(1, 2), num_classes=3, in_index=3))",
+        'assert aspp(net(x)).shape == (2, 3, 2, 2)',
+        "ext = dict(num_modules=1, num_branches=2, block='BASIC',",
+        "           num_blocks=(1, 1), num_channels=(4, 8))",
+        "hr = MODELS.build(dict(type='mmseg.HRNet', extra=dict(",
+        "    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',",
+        "                num_blocks=(1,), num_channels=(8,)),",
+        "    stage2=ext, stage3=dict(ext, num_branches=3,",
+        "    num_blocks=(1, 1, 1), num_channels=(4, 8, 16)),",
+        "    stage4=dict(ext, num_branches=4, num_blocks=(1, 1, 1, 1),",
+        "    num_channels=(4, 8, 16, 32)))))",
+        'feats = hr(x)',
+        'assert [f.shape[1] for f in feats] == [4, 8, 16, 32]',
+        'sum(f.mean() for f in feats).backward()',
         'import mmcv.ops',
         'assert mmcv.ops.point_sample(torch.rand(1, 2, 4, 4),',
         '    torch.rand(1, 5, 2)).shape == (1, 2, 5)',
