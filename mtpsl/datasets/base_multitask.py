@@ -32,9 +32,12 @@ class MultiTaskDataset(BaseDataset):
             and test data are always fully labelled.
         extra_maps: ``{results key: folder}`` of extra per-pixel maps to
             load (e.g. ``dict(region_ids='instance')``).
-        on_missing_image: ``'error'`` (default) raises when an image file
-            is missing while listing; ``'keep'`` keeps the entry so that
-            loading it fails naming the file (used by ``check_dataset``).
+        on_listing_error: ``'error'`` (default) raises when listing finds a
+            bad file (a missing image; for PASCAL-Context an unreadable
+            human-parts file); ``'defer'`` keeps the entry (and, for the
+            parts file, counts the task as labelled) so that LOADING fails
+            naming the file: ``check_dataset`` uses it to report every
+            problem instead of stopping at the first.
     """
 
     # Subclasses: the tasks their layout has ground truth for.
@@ -45,7 +48,7 @@ class MultiTaskDataset(BaseDataset):
                  tasks: Sequence[str] = ('sem_seg', 'depth', 'normal'),
                  label_regime: Optional[dict] = None,
                  extra_maps: Optional[Mapping[str, str]] = None,
-                 on_missing_image: str = 'error',
+                 on_listing_error: str = 'error',
                  **kwargs) -> None:
         name = type(self).__name__
         self.split = split
@@ -56,10 +59,10 @@ class MultiTaskDataset(BaseDataset):
                 raise ValueError(f'{name}: task {t!r} has no ground truth '
                                  f'in this layout (tasks: '
                                  f'{", ".join(self.SUPPORTED_TASKS)})')
-        if on_missing_image not in ('error', 'keep'):
-            raise ValueError(f"{name}: on_missing_image={on_missing_image!r} "
-                             "must be 'error' or 'keep'")
-        self.on_missing_image = on_missing_image
+        if on_listing_error not in ('error', 'defer'):
+            raise ValueError(f'{name}: on_listing_error={on_listing_error!r} '
+                             "must be 'error' or 'defer'")
+        self.on_listing_error = on_listing_error
         self.label_regime_cfg = label_regime
         self.extra_maps = dict(extra_maps or {})
         self.label_regime = None
@@ -119,7 +122,7 @@ class MultiTaskDataset(BaseDataset):
         self.label_regime = regime
         data_list = []
         for img_id, img_path in images:
-            if self.on_missing_image == 'error' and not osp.isfile(img_path):
+            if self.on_listing_error == 'error' and not osp.isfile(img_path):
                 raise FileNotFoundError(f'image not found: {img_path}')
             flags: Dict[str, bool] = (
                 regime.flags_for(img_id) if regime is not None else

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
+from mmengine.structures import PixelData
 
 from mtpsl.registry import MODELS
 from mtpsl.structures import task_spec
@@ -21,7 +22,8 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
             (None keeps the image as it is: the MTPSL line feeds NYUv2's
             [0, 1] images unnormalised).
         size_divisor: pad height and width up to a multiple of it (SegNet's
-            five poolings want 32). In training, GT maps are padded too.
+            five poolings want 32). In training, GT maps are padded too,
+            and extra maps such as ``region_ids`` (with 0, no region).
         pad_value: value for padded image pixels. GT maps are padded with
             their task's invalid value (-1 for labels, 0 for depth/normals).
     """
@@ -71,14 +73,24 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
                     self._pad_gt(sample, h, w)
         return dict(inputs=batch, data_samples=samples)
 
-    @staticmethod
-    def _pad_gt(sample, h: int, w: int) -> None:
+    # Extra per-pixel maps padded in training, with the value meaning "none".
+    EXTRA_PAD_VALUES = {'region_ids': 0}
+
+    @classmethod
+    def _pad_gt(cls, sample, h: int, w: int) -> None:
         for key in list(sample.keys()):
-            if not key.startswith('gt_'):
-                continue
-            task = key[3:]
-            gt = sample.gt(task)
-            ph, pw = h - gt.shape[-2], w - gt.shape[-1]
-            if ph or pw:
-                sample.set_gt(task, F.pad(gt, (0, pw, 0, ph),
-                                          value=task_spec(task).invalid))
+            if key.startswith('gt_'):
+                task = key[3:]
+                gt = sample.gt(task)
+                ph, pw = h - gt.shape[-2], w - gt.shape[-1]
+                if ph or pw:
+                    sample.set_gt(task, F.pad(gt, (0, pw, 0, ph),
+                                              value=task_spec(task).invalid))
+            elif key in cls.EXTRA_PAD_VALUES:
+                field = sample.get(key)
+                ph, pw = h - field.shape[-2], w - field.shape[-1]
+                if ph or pw:
+                    padded = F.pad(field.data, (0, pw, 0, ph),
+                                   value=cls.EXTRA_PAD_VALUES[key])
+                    sample.set_field(PixelData(data=padded), key,
+                                     dtype=PixelData)

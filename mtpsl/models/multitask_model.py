@@ -98,7 +98,11 @@ class MultiTaskModel(BaseModel):
         for task, head in self.heads.items():
             target, flags = stack_targets(data_samples, task,
                                           device=inputs.device)
-            labelled[task] = bool(flags.any())
+            # "labelled" for the balancer: some pixel of the batch is
+            # supervised (a flagged image may still be all invalid)
+            invalid = task_spec(task).invalid
+            labelled[task] = bool(flags.any()) and bool(
+                (target != invalid).any())
             task_losses[task] = head.loss_by_pred(outputs[task]['pred'],
                                                   target)
         return self.balancer(task_losses, labelled)

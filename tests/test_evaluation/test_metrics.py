@@ -267,3 +267,11 @@ def test_evaluate_prefix_and_table_lists_every_metric():
     assert next(r for r in rows if r[1] == 'mIoU')[3] == 'higher'
     assert next(r for r in rows if r[1] == 'abs_err')[3] == 'lower'
     assert format_metrics_table({}) == '(no metrics)'
+
+
+def test_semseg_prediction_out_of_range_is_an_error():
+    metric = SemSegMetric(num_classes=3)
+    sample = _sample('sem_seg', torch.tensor([[[0, 3]]]),
+                     torch.tensor([[[0, 1]]]))
+    with pytest.raises(ValueError, match='predicted class 3'):
+        _run(metric, [sample])

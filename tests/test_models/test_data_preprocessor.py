@@ -89,3 +89,17 @@ def test_mean_std_errors():
         MultiTaskDataPreprocessor(std=[0.5, 0.5, 0.5])
     with pytest.raises(ValueError, match='positive'):
         MultiTaskDataPreprocessor(mean=[0.0] * 3, std=[1.0, 0.0, 1.0])
+
+
+def test_region_ids_padded_with_zero_in_training():
+    from mmengine.structures import PixelData
+    pre = MultiTaskDataPreprocessor(size_divisor=4)
+    s = MultiTaskDataSample()
+    ids = torch.tensor([[[1, 2, 2], [3, 3, 1]]])  # 1 x 2 x 3
+    s.set_field(PixelData(data=ids), 'region_ids', dtype=PixelData)
+    out = pre(dict(inputs=[torch.ones(3, 2, 3)], data_samples=[s]),
+              training=True)
+    padded = out['data_samples'][0].region_ids.data
+    assert padded.shape == (1, 4, 4)
+    assert torch.equal(padded[:, :2, :3], ids)
+    assert int(padded[:, 2:].abs().sum() + padded[:, :, 3:].abs().sum()) == 0

@@ -10,9 +10,10 @@ Rule (one pass = one epoch of images):
      for); each group is shuffled with ``np.random.default_rng([seed, pass])``
      and gets a random tie-break rank from the same generator.
   2. A batch is filled slot by slot. A task is *due* if it is not yet in the
-     batch and it is not ahead of schedule in this pass (the share of its
-     images still left is at least the share of the pass still to come after
-     this batch). The next image comes from the group that covers the most
+     batch and it would fall behind schedule without it (the share of its
+     images still left in the pass exceeds the share of the pass still to
+     come after this batch): a rare task is spread over the pass, one image
+     every N / n_t slots, instead of being used up in the first batches. The next image comes from the group that covers the most
      due tasks; ties go to the group with the largest share of its images
      left (so groups drain at the same rate), then to the tie-break rank.
   3. Leftover: when every group is empty, the pass ends and the next pass
@@ -114,8 +115,9 @@ class BalancedOrder:
             if self.placed == self.num_images:
                 self._start_pass()
             end = min(self.placed + size - len(batch), self.num_images)
-            # Not ahead of schedule: left_t / total_t >= (N - end) / N.
-            due = (~in_batch & (self.task_left * self.num_images >=
+            # Behind schedule at the end of this batch without one more
+            # image: left_t / total_t > (N - end) / N.
+            due = (~in_batch & (self.task_left * self.num_images >
                                 self.task_totals * (self.num_images - end)))
             gain = np.where(self.left > 0, self.patterns @ due, -1)
             share = self.left / np.maximum(self.sizes, 1)
@@ -185,6 +187,9 @@ class PartialLabelSampler(Sampler):
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.epoch = 0
         self.flags = label_flags_of(dataset)
+        if len(self.flags) == 0:
+            raise ValueError('PartialLabelSampler: the dataset is empty; a '
+                             'sampler needs a non-empty dataset')
         self.sizes = batch_sizes(len(self.flags), self.batch_size,
                                  self.world_size, self.round_up)
         self.num_samples = sum(self.sizes[self.rank::self.world_size])

@@ -14,7 +14,11 @@ def confusion_matrix(pred: torch.Tensor, gt: torch.Tensor,
     pred = pred.reshape(-1).long()
     gt = gt.reshape(-1).long()
     valid = (gt >= 0) & (gt < num_classes)
-    idx = gt[valid] * num_classes + pred[valid].clamp(0, num_classes - 1)
+    bad = (pred < 0) | (pred >= num_classes)
+    if bool(bad.any()):
+        raise ValueError(f'predicted class {int(pred[bad][0])} outside '
+                         f'[0, {num_classes})')
+    idx = gt[valid] * num_classes + pred[valid]
     counts = torch.bincount(idx, minlength=num_classes ** 2)
     return counts.reshape(num_classes, num_classes).numpy().astype(np.int64)
 
