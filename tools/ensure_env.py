@@ -64,6 +64,20 @@ def up_to_date():
         any(version(d) for d in MMCV_DISTS)
 
 
+def plan(installed):
+    """The pip installs needed, given ``{distribution: version or None}``.
+
+    Never a second torch or a second mmcv: an installed one is kept.
+    """
+    steps = []
+    if not installed.get('torch'):
+        steps.append([TORCH_PIN])
+    if not any(installed.get(d) for d in MMCV_DISTS):
+        steps.append(['-r', osp.join('requirements', 'mmcv.txt')])
+    steps.append(['-e', '.[tests]'])
+    return steps
+
+
 def main():
     if sys.version_info < (3, 8):
         sys.exit(f'mtpsl needs Python >= 3.8, this is {sys.version}')
@@ -71,19 +85,16 @@ def main():
         print('[ensure_env] environment ready (nothing to install)')
         return
     start = time.time()
-    if version('torch') is None:
-        pip_install(TORCH_PIN)
-    else:
-        print(f'[ensure_env] keeping installed torch {version("torch")}')
-    mmcv = [d for d in MMCV_DISTS if version(d)]
-    if not mmcv:
-        pip_install('-r', osp.join('requirements', 'mmcv.txt'))
-    else:
-        print(f'[ensure_env] keeping installed {mmcv[0]} {version(mmcv[0])}')
-        if len(mmcv) > 1:
-            print(f'[ensure_env] warning: {", ".join(mmcv)} are all '
-                  'installed and overwrite each other\'s files; keep one')
-    pip_install('-e', '.[tests]')
+    installed = {d: version(d) for d in ('torch',) + MMCV_DISTS}
+    for dist, ver in installed.items():
+        if ver:
+            print(f'[ensure_env] keeping installed {dist} {ver}')
+    mmcv = [d for d in MMCV_DISTS if installed[d]]
+    if len(mmcv) > 1:
+        print(f'[ensure_env] warning: {", ".join(mmcv)} are all installed '
+              'and overwrite each other\'s files; keep one')
+    for args in plan(installed):
+        pip_install(*args)
     with open(STAMP, 'w') as f:
         f.write(fingerprint() + '\n')
     print(f'[ensure_env] set-up done in {time.time() - start:.0f} s')

@@ -205,6 +205,9 @@ def test_map_pixels_exact_between_zoom_and_flip():
     r2, c2, inside = map_pixels(view_params(v1), view_params(v2), rows, cols)
     assert inside.all()
     np.testing.assert_array_equal(v2['region_ids'][r2, c2], v1['region_ids'])
+    # depth2 = depth1 * zoom_scale1 / zoom_scale2 at corresponding pixels
+    np.testing.assert_allclose(v2['gt_maps']['depth'][r2, c2],
+                               v1['gt_maps']['depth'] * 1.5, rtol=1e-6)
 
 
 def test_two_view_relation_maps_pixels():
@@ -231,7 +234,6 @@ def test_two_view_relation_maps_pixels():
     id2 = v2['region_ids'][r2[inside], c2[inside]]
     assert np.abs(id1 // 18 - id2 // 18).max() <= 1
     assert np.abs(id1 % 18 - id2 % 18).max() <= 1
-    # depth relation: depth2 = depth1 * zoom1 / zoom2 at the same point
     assert v2['gt_maps']['depth'].dtype == np.float32
 
 

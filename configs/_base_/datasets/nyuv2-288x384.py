@@ -9,11 +9,18 @@ num_classes = 13
 class_names = ('bed', 'books', 'ceiling', 'chair', 'floor', 'furniture',
                'objects', 'painting', 'sofa', 'table', 'tv', 'wall', 'window')
 
+# Augmentation of the MTPSL line: zoom by s in {1, 1.2, 1.5} (depth / s),
+# then a horizontal flip (normal x negated). See docs/transforms.md.
 train_pipeline = [
+    dict(type='LoadMultiTaskNpy', num_classes=dict(sem_seg=num_classes)),
+    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackMultiTaskInputs'),
+]
+test_pipeline = [
     dict(type='LoadMultiTaskNpy', num_classes=dict(sem_seg=num_classes)),
     dict(type='PackMultiTaskInputs'),
 ]
-test_pipeline = train_pipeline
 
 train_dataloader = dict(
     batch_size=8,

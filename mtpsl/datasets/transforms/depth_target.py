@@ -1,4 +1,4 @@
-"""Change of the depth target: inverse depth (as XTasC trains on Cityscapes)."""
+"""Change of the depth target: inverse depth (the XTasC target)."""
 from __future__ import annotations
 
 import numpy as np

@@ -13,9 +13,10 @@ one dict per view, built by :func:`view_params`:
   none ran), ``zoom_scale``: product of the zooms ``s`` applied (the view's
   depth is the original depth divided by it), ``flip``: mirrored or not.
 
-:func:`relate_views` gives the 3 x 3 map from view-1 to view-2 coordinates;
-:func:`map_pixels` the view-2 pixel under each view-1 pixel's centre. At
-corresponding pixels ``depth2 = depth1 * zoom_scale1 / zoom_scale2``.
+:func:`relate_views` gives the 3 x 3 map from view-1 to view-2 coordinates
+(continuous); :func:`map_pixels` maps integer pixels (view 1 -> the
+original pixel it shows -> the view-2 pixel showing it). At corresponding
+pixels ``depth2 = depth1 * zoom_scale1 / zoom_scale2``.
 """
 from __future__ import annotations
 
@@ -54,26 +55,41 @@ def relate_views(params1: dict, params2: dict) -> np.ndarray:
                                      np.float64)))
 
 
+def _apply(m: np.ndarray, x: np.ndarray, y: np.ndarray
+           ) -> Tuple[np.ndarray, np.ndarray]:
+    w = m[2, 0] * x + m[2, 1] * y + m[2, 2]
+    return ((m[0, 0] * x + m[0, 1] * y + m[0, 2]) / w,
+            (m[1, 0] * x + m[1, 1] * y + m[1, 2]) / w)
+
+
+def _pixel(v: np.ndarray) -> np.ndarray:
+    # The epsilon keeps a point exactly on a pixel edge, computed as
+    # 0.9999999999, in the pixel that integer nearest resampling picks.
+    return np.floor(v + 1e-9).astype(np.int64)
+
+
 def map_pixels(params1: dict, params2: dict, rows: np.ndarray,
                cols: np.ndarray
                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """View-2 (rows, cols) under the centres of view-1 pixels, and a mask.
+    """View-2 (rows, cols) showing what given view-1 pixels show, and a mask.
 
-    ``inside`` is False where the point falls outside view 2 (its crop did
-    not see it); rows/cols there are out of range and must not be used.
+    Through the original image: the original pixel a view-1 pixel shows
+    (the one under its centre), then the view-2 pixel under that original
+    pixel's centre. Exact (view 2 shows the same original pixel) when view 2
+    is not zoomed relative to it, for views made by one crop/resize followed
+    by flips (RandomScaleCrop before RandomFlip); otherwise the pixel shown
+    by view 2 is at most one original pixel away (resampling). ``inside``
+    is False where view 2 does not see the point (its crop cut it); rows
+    and cols there are out of range and must not be used.
     """
-    m = relate_views(params1, params2)
-    x = np.asarray(cols, np.float64) + 0.5
-    y = np.asarray(rows, np.float64) + 0.5
-    w = m[2, 0] * x + m[2, 1] * y + m[2, 2]
-    x2 = (m[0, 0] * x + m[0, 1] * y + m[0, 2]) / w
-    y2 = (m[1, 0] * x + m[1, 1] * y + m[1, 2]) / w
-    # The epsilon keeps a point exactly on a pixel edge, computed as
-    # 0.9999999999, in the pixel that nearest resampling would pick.
-    c2 = np.floor(x2 + 1e-9).astype(np.int64)
-    r2 = np.floor(y2 + 1e-9).astype(np.int64)
-    h2, w2 = params2['img_shape']
-    inside = (r2 >= 0) & (r2 < h2) & (c2 >= 0) & (c2 < w2)
+    h1 = np.asarray(params1['homography_matrix'], np.float64)
+    h2 = np.asarray(params2['homography_matrix'], np.float64)
+    x0, y0 = _apply(np.linalg.inv(h1), np.asarray(cols, np.float64) + 0.5,
+                    np.asarray(rows, np.float64) + 0.5)
+    x2, y2 = _apply(h2, _pixel(x0) + 0.5, _pixel(y0) + 0.5)
+    r2, c2 = _pixel(y2), _pixel(x2)
+    hh, ww = params2['img_shape']
+    inside = (r2 >= 0) & (r2 < hh) & (c2 >= 0) & (c2 < ww)
     return r2, c2, inside
 
 

@@ -1,0 +1,29 @@
+"""The set-up script never installs a second torch or a second mmcv."""
+from tools.ensure_env import TORCH_PIN, plan
+
+MMCV = ['-r', 'requirements/mmcv.txt']
+SELF = ['-e', '.[tests]']
+
+
+def test_fresh_machine_gets_pinned_torch_and_mmcv_lite():
+    assert plan({}) == [[TORCH_PIN], MMCV, SELF]
+    assert TORCH_PIN == 'torch==2.13.0'
+
+
+def test_cuda_users_torch_and_full_mmcv_are_kept():
+    assert plan({'torch': '2.5.1+cu121', 'mmcv': '2.1.0'}) == [SELF]
+
+
+def test_existing_mmcv_lite_is_not_reinstalled():
+    assert plan({'torch': '2.13.0', 'mmcv-lite': '2.1.0'}) == [SELF]
+
+
+def test_requirements_never_name_torch_or_mmcv():
+    from conftest import REPO
+    import os.path as osp
+    with open(osp.join(REPO, 'requirements', 'runtime.txt')) as f:
+        lines = [ln.split('#')[0].strip() for ln in f]
+    names = {ln.split('>')[0].split('=')[0].split('<')[0] for ln in lines
+             if ln}
+    assert not names & {'torch', 'mmcv', 'mmcv-lite', 'mmcv-full',
+                        'torchvision'}, names
