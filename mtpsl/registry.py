@@ -75,3 +75,6 @@ VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
                        locations=['mtpsl.visualization'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
                        locations=['mtpsl.visualization'])
+# Where region maps come from (SAM, superpixels, patches, oracle): mtpsl's own.
+REGION_SOURCES = Registry('region source', scope='mtpsl',
+                          locations=['mtpsl.regions'])

@@ -2,13 +2,30 @@
 from __future__ import annotations
 
 import math
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Optional
 
-# Whether a higher value is better, for the arrows in the table.
-HIGHER_IS_BETTER = {'mIoU': True, 'pixel_acc': True, 'abs_err': False,
-                    'rel_err': False, 'rmse': False, 'mean': False,
-                    'median': False, 'within_11.25': True,
-                    'within_22.5': True, 'within_30': True}
+# Whether a higher value is better, for the arrows in the table and the
+# sign in Delta_MTL.
+HIGHER_IS_BETTER = {
+    # sem_seg, human_parts, saliency
+    'mIoU': True, 'pixel_acc': True, 'fg_IoU': True, 'maxF': True,
+    # depth
+    'abs_err': False, 'rel_err': False, 'rmse': False, 'log_rmse': False,
+    'delta1': True, 'delta2': True, 'delta3': True,
+    # normal (rmse as depth)
+    'mean': False, 'median': False, 'within_11.25': True,
+    'within_22.5': True, 'within_30': True,
+    # edge
+    'odsF': True,
+    # delta_mtl
+    'primary': True, 'all': True}
+
+
+def higher_is_better(name: str) -> Optional[bool]:
+    """Which way metric ``name`` is better; None if unknown."""
+    if name.startswith('IoU.'):
+        return True
+    return HIGHER_IS_BETTER.get(name)
 
 
 def group_by_task(metrics: Mapping[str, float]) -> Dict[str, Dict[str, float]]:
@@ -51,7 +68,7 @@ def format_comparison_table(columns: Mapping[str, Mapping[str, float]]
         cells = [_fmt(grouped[n].get(task, {}).get(name, float('nan')))
                  for n in names]
         better = {True: 'higher', False: 'lower'}.get(
-            HIGHER_IS_BETTER.get(name), '')
+            higher_is_better(name), '')
         rows.append([task, name] + cells + [better])
     ncol = len(rows[0])
     widths = [max(len(r[i]) for r in rows) for i in range(ncol)]

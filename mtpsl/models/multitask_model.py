@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleDict
 
 from mtpsl.registry import MODELS
+from mtpsl.models.heads.base_head import resize_pred
 from mtpsl.structures import (TASK_NAMES, MultiTaskDataSample, check_tasks,
                               stack_targets, task_spec)
 
@@ -21,14 +22,27 @@ class MultiTaskModel(BaseModel):
             feature maps, heads pick theirs with ``in_index``.
         heads: ``{task: head config}``; tasks are ordered as in
             ``mtpsl.structures.TASK_NAMES`` whatever the dict order.
+            A head may predict below the input size: predictions are
+            upsampled to the input size (normals renormalised).
         balancer: loss-weighting config (default: equal fixed weights). It
-            receives ``tasks`` as a default argument.
+            receives ``tasks`` as a default argument. A balancer with
+            ``needs_shared_params = True`` (GradNorm) is also given
+            ``shared_params``: the parameters of ``shared_layer``.
+        neck: optional config of a shared neck (e.g. ``mmseg.FPN``) between
+            the backbone and the heads; it maps the backbone's tuple to the
+            tuple the heads index.
+        shared_layer: dotted name of the shared module whose parameters a
+            gradient-based balancer watches (e.g. ``'backbone.decoder.0'``);
+            default: the last registered convolution of the neck, else of the
+            backbone.
         data_preprocessor: normally ``MultiTaskDataPreprocessor``.
     """
 
     def __init__(self, backbone: dict, heads: Mapping[str, dict],
                  balancer: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 neck: Optional[dict] = None,
+                 shared_layer: Optional[str] = None,
                  init_cfg=None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='MultiTaskDataPreprocessor')
@@ -43,6 +57,8 @@ class MultiTaskModel(BaseModel):
         # it dumps a config, and a resumed optimiser relies on the order.
         self.tasks = tuple(t for t in TASK_NAMES if t in heads)
         self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.shared_layer = shared_layer
         # MMEngine's ModuleDict, so that init_weights reaches the heads (a
         # torch ModuleDict has no init_weights and BaseModule skips it).
         self.heads = ModuleDict()
@@ -73,7 +89,11 @@ class MultiTaskModel(BaseModel):
     def extract_feat(self, inputs: torch.Tensor) -> Sequence[torch.Tensor]:
         """Shared features as a tuple."""
         feats = self.backbone(inputs)
-        return feats if isinstance(feats, (tuple, list)) else (feats,)
+        feats = feats if isinstance(feats, (tuple, list)) else (feats,)
+        if self.neck is not None:
+            feats = self.neck(feats)
+            feats = feats if isinstance(feats, (tuple, list)) else (feats,)
+        return feats
 
     def forward_tasks(self, inputs: torch.Tensor) -> Dict[str, dict]:
         """``{task: {'feat': task feature, 'pred': prediction}}``."""
@@ -81,7 +101,8 @@ class MultiTaskModel(BaseModel):
         out = {}
         for task, head in self.heads.items():
             feat, pred = head(feats)
-            out[task] = dict(feat=feat, pred=pred)
+            out[task] = dict(feat=feat,
+                             pred=resize_pred(task, pred, inputs.shape[-2:]))
         return out
 
     def _forward(self, inputs: torch.Tensor, data_samples=None
@@ -105,7 +126,32 @@ class MultiTaskModel(BaseModel):
                 (target != invalid).any())
             task_losses[task] = head.loss_by_pred(outputs[task]['pred'],
                                                   target)
+        if getattr(self.balancer, 'needs_shared_params', False):
+            return self.balancer(task_losses, labelled,
+                                 shared_params=self.shared_params())
         return self.balancer(task_losses, labelled)
+
+    def shared_params(self) -> List[torch.nn.Parameter]:
+        """Parameters of ``shared_layer`` (for gradient-based balancers)."""
+        if self.shared_layer is not None:
+            module = self.get_submodule(self.shared_layer)
+        else:
+            module = None
+            for part in (self.neck, self.backbone):
+                convs = [m for m in part.modules()
+                         if isinstance(m, torch.nn.Conv2d)] if part else []
+                if convs:
+                    module = convs[-1]
+                    break
+            if module is None:
+                raise ValueError('MultiTaskModel: no convolution in the '
+                                 'backbone or neck; set shared_layer')
+        params = [p for p in module.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f'MultiTaskModel: shared_layer '
+                             f'{self.shared_layer!r} has no trainable '
+                             'parameter')
+        return params
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[List[MultiTaskDataSample]] = None

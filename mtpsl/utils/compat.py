@@ -157,3 +157,172 @@ def ddp_device_ids(module: torch.nn.Module,
     if first is not None and first.device.type == 'cpu':
         return None
     return requested
+
+
+# --------------------------------------------------------------------------
+# torchvision whose compiled ops cannot load. The only torchvision 0.28.0
+# wheel (the release paired with torch 2.13.0) is a CUDA build: with a CPU
+# torch its ``_C`` library fails to load, and ``import torchvision`` then
+# fails with "operator torchvision::nms does not exist" (its fake-tensor
+# registration needs the op). segment_anything needs torchvision's
+# ``batched_nms``, and MMEngine's environment report imports torchvision
+# catching only ModuleNotFoundError, so the Runner crashes too.
+# --------------------------------------------------------------------------
+_NMS_SCHEMA = 'nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor'
+_torch_libraries: list = []  # a torch.library.Library lives while referenced
+
+
+def _nms_op_exists() -> bool:
+    try:
+        torch.ops.torchvision.nms.default
+    except (AttributeError, RuntimeError):
+        return False
+    return True
+
+
+def torchvision_ops_missing() -> bool:
+    """Whether torchvision is installed but its compiled ops cannot load."""
+    if _nms_op_exists():
+        return False
+    spec = importlib.util.find_spec('torchvision')
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    import importlib.machinery as machinery
+    finder = machinery.FileFinder(
+        list(spec.submodule_search_locations)[0],
+        (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES))
+    ext = finder.find_spec('_C')
+    if ext is None:
+        return True
+    try:  # what torchvision's own import does first
+        torch.ops.load_library(ext.origin)
+    except Exception:  # OSError for a missing CUDA runtime, or worse
+        return True
+    return not _nms_op_exists()
+
+
+def nms_reference(dets: torch.Tensor, scores: torch.Tensor,
+                  iou_threshold: float) -> torch.Tensor:
+    """Greedy non-maximum suppression with torchvision's semantics.
+
+    Boxes are ``(x1, y1, x2, y2)``; a box is dropped when its IoU with a
+    kept, higher-scoring box is ``> iou_threshold``; returns the indices of
+    kept boxes (int64) by decreasing score, ties in input order.
+    """
+    import numpy as np
+    n = int(dets.shape[0])
+    if n == 0:
+        return torch.empty(0, dtype=torch.int64, device=dets.device)
+    order = torch.sort(scores.detach().cpu(), descending=True,
+                       stable=True).indices
+    boxes = dets.detach().cpu()[order].numpy()
+    x1, y1, x2, y2 = boxes.T
+    area = (x2 - x1) * (y2 - y1)
+    suppressed = np.zeros(n, dtype=bool)
+    keep = []
+    for i in range(n):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        w = np.clip(np.minimum(x2[i], x2[i + 1:]) -
+                    np.maximum(x1[i], x1[i + 1:]), 0, None)
+        h = np.clip(np.minimum(y2[i], y2[i + 1:]) -
+                    np.maximum(y1[i], y1[i + 1:]), 0, None)
+        inter = w * h
+        with np.errstate(divide='ignore', invalid='ignore'):
+            iou = inter / (area[i] + area[i + 1:] - inter)
+        suppressed[i + 1:] |= iou > iou_threshold
+    return order[torch.as_tensor(keep)].to(dets.device)
+
+
+def register_torchvision_nms() -> bool:
+    """Define ``torchvision::nms`` (CPU) with :func:`nms_reference`.
+
+    Does nothing if the op exists. Returns True if it registered it.
+    """
+    if _nms_op_exists():
+        return False
+    lib = torch.library.Library('torchvision', 'FRAGMENT')
+    lib.define(_NMS_SCHEMA)
+    lib.impl('nms', nms_reference, 'CPU')
+    _torch_libraries.append(lib)
+    return True
+
+
+def _let_torchvision_nms_run() -> None:
+    # torchvision's Python ``nms`` first asserts that its compiled library
+    # loaded; with the registered op it may run all the same.
+    boxes = sys.modules.get('torchvision.ops.boxes')
+    original = getattr(boxes, '_assert_has_ops', None)
+    if original is None or getattr(original, _OPS_STUB_MARK, False):
+        return
+
+    def assert_nms_available() -> None:
+        if not _nms_op_exists():
+            original()
+
+    setattr(assert_nms_available, _OPS_STUB_MARK, True)
+    boxes._assert_has_ops = assert_nms_available
+
+
+class _ThenLoader:
+    """Runs a wrapped loader, then a callback (other calls pass through)."""
+
+    def __init__(self, loader: Any, then: Any) -> None:
+        self._loader, self._then = loader, then
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._then()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+class _TorchvisionImportGuard:
+    """Meta-path finder that acts once, when torchvision is first imported."""
+
+    def find_spec(self, fullname: str, path: Any = None,
+                  target: Any = None) -> Any:
+        if fullname != 'torchvision':
+            return None
+        uninstall_torchvision_guard()
+        if not torchvision_ops_missing():
+            return None
+        register_torchvision_nms()
+        spec = importlib.util.find_spec('torchvision')
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _ThenLoader(spec.loader, _let_torchvision_nms_run)
+        return spec
+
+
+def uninstall_torchvision_guard() -> None:
+    """Remove the import guard of :func:`install_torchvision_guard`."""
+    sys.meta_path[:] = [f for f in sys.meta_path
+                        if not isinstance(f, _TorchvisionImportGuard)]
+
+
+def install_torchvision_guard() -> bool:
+    """Make torchvision importable where its compiled ops cannot load.
+
+    Costs nothing until torchvision is imported: only then is the compiled
+    library probed and, if it cannot load, a pure-PyTorch
+    ``torchvision::nms`` registered before torchvision's own import runs.
+    Returns False (and does nothing) if torchvision is already imported.
+    """
+    if 'torchvision' in sys.modules:
+        return False
+    if not any(isinstance(f, _TorchvisionImportGuard)
+               for f in sys.meta_path):
+        sys.meta_path.insert(0, _TorchvisionImportGuard())
+    return True
+
+
+# Here rather than in ``mtpsl/__init__``'s list of calls: it must be in place
+# before anything imports torchvision (MMEngine's environment report), and
+# every entry point imports this module first (via ``import mtpsl``).
+install_torchvision_guard()

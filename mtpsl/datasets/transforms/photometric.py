@@ -31,8 +31,8 @@ class PhotoMetricDistortion(BaseTransform):
     - brightness: add ``b ~ U(-brightness_delta, brightness_delta)``
       (default 32 / 255);
     - contrast: ``(img - mean) * a + mean`` with ``a ~ U(contrast_range)``,
-      ``mean`` the image's mean grey level (contrast about mid-grey of this
-      image, so a dark image does not get darker);
+      ``mean`` the mean over all pixels and channels (contrast about this
+      image's mean, so a dark image does not get darker);
     - saturation: HSV ``S * a`` with ``a ~ U(saturation_range)``;
     - hue: HSV ``H + d`` (mod 360) with ``d ~ U(-hue_delta, hue_delta)``
       degrees.

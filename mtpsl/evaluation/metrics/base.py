@@ -1,11 +1,13 @@
 """Shared plumbing of the per-task metrics."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
+
+Stats = Union[np.ndarray, Tuple[np.ndarray, ...]]
 
 
 def _field(sample: Any, key: str) -> Optional[torch.Tensor]:
@@ -26,7 +28,8 @@ class TaskMetric(BaseMetric):
 
     ``process`` appends one statistics vector per image (so MMEngine's
     gathering across processes, which trims the sampler's padding by image
-    count, stays exact); ``compute_metrics`` sums them in float64.
+    count, stays exact); ``compute_metrics`` sums them (int64 counts, float64
+    sums).
     """
 
     task: str = ''
@@ -64,8 +67,9 @@ class TaskMetric(BaseMetric):
         for pred, gt in self.pairs(data_samples):
             self.results.append(self.image_stats(pred, gt))
 
-    def image_stats(self, pred: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
-        """Sufficient statistics of one image (float64 or int64 vector)."""
+    def image_stats(self, pred: torch.Tensor, gt: torch.Tensor) -> Stats:
+        """Sufficient statistics of one image: an int or float vector, or a
+        tuple of them (summed part by part)."""
         raise NotImplementedError
 
     def compute_metrics(self, results: list) -> dict:
@@ -73,7 +77,23 @@ class TaskMetric(BaseMetric):
         if not results:
             raise ValueError(f'{type(self).__name__}({self.task}): no image '
                              'was evaluated')
-        return self.metrics_from_stats(np.sum(np.stack(results), axis=0))
+        if isinstance(results[0], tuple):
+            total: Stats = tuple(sum_stats([r[i] for r in results])
+                                 for i in range(len(results[0])))
+        else:
+            total = sum_stats(results)
+        return self.metrics_from_stats(total)
 
-    def metrics_from_stats(self, stats: np.ndarray) -> dict:
+    def metrics_from_stats(self, stats: Stats) -> dict:
         raise NotImplementedError
+
+
+def sum_stats(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Sum of per-image vectors: int64 for integer counts (exact whatever
+    the order), float64 otherwise; one running total, no stacked copy."""
+    first = np.asarray(arrays[0])
+    total = np.zeros(first.shape, np.int64 if first.dtype.kind in 'iub'
+                     else np.float64)
+    for a in arrays:
+        total += a
+    return total

@@ -1,3 +1,10 @@
+from .aspp_head import ASPPTaskHead
+from .base_head import DenseTaskHead, resize_pred
+from .conv_head import ConvTaskHead
+from .fpn_head import SemanticFPNTaskHead
 from .task_head import SegNetTaskHead, activate, task_out_channels
+from .unet_head import UNetDecoderHead
 
-__all__ = ['SegNetTaskHead', 'activate', 'task_out_channels']
+__all__ = ['SegNetTaskHead', 'activate', 'task_out_channels',
+           'DenseTaskHead', 'resize_pred', 'ConvTaskHead', 'ASPPTaskHead',
+           'SemanticFPNTaskHead', 'UNetDecoderHead']

@@ -1,0 +1,293 @@
+"""Parameters, FLOPs, training peak memory and step time of a config's model.
+
+``python tools/analysis/complexity.py CONFIG [--shape H W] [--batch B]
+[--steps N]`` prints a table comparable to HiTTs' Table 8. FLOPs are
+MMEngine's count (fvcore's rules: one fused multiply-add = one "flop"; convs,
+linear layers, norms and upsampling counted; ReLU, pooling and unpooling
+not) for ONE image in eval mode. Memory and step time come from a child
+process (so its peak is the model's own) training on a synthetic batch of B
+fully labelled images: forward + backward + Adam step, median over N steps.
+On CPU the memory is the peak RSS of that process (Python and libraries
+included; the increment over the RSS before the first step is printed too);
+on CUDA it is ``torch.cuda.max_memory_allocated``.
+
+``--backbone-only hrnet18`` replaces the config's backbone by MMSeg's
+HRNet-W18 (``extra`` of mmseg's ``fcn_hr18.py``) and its heads by a simple
+HRNetV2 head per task (resize-concat of the four branches, 1x1 conv, 1x1
+classifier, x4 bilinear upsampling), keeping the tasks and losses.
+"""
+import argparse
+import json
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+HRNET_W18_EXTRA = dict(
+    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
+                num_blocks=(4, ), num_channels=(64, )),
+    stage2=dict(num_modules=1, num_branches=2, block='BASIC',
+                num_blocks=(4, 4), num_channels=(18, 36)),
+    stage3=dict(num_modules=4, num_branches=3, block='BASIC',
+                num_blocks=(4, 4, 4), num_channels=(18, 36, 72)),
+    stage4=dict(num_modules=3, num_branches=4, block='BASIC',
+                num_blocks=(4, 4, 4, 4), num_channels=(18, 36, 72, 144)))
+
+
+def _register_hrnet_head():
+    from mtpsl.models.heads.task_head import SegNetTaskHead, activate
+    from mtpsl.registry import MODELS
+
+    class ComplexityHRNetHead(SegNetTaskHead):
+        """Resize-concat of the HRNet branches, 1x1 conv, classifier, x4."""
+
+        def __init__(self, task, in_channels=270, **kwargs):
+            super().__init__(task, in_channels=in_channels, **kwargs)
+            self.conv = nn.Conv2d(in_channels, in_channels, 1)
+
+        def forward(self, feats):
+            size = feats[0].shape[-2:]
+            x = torch.cat([feats[0]] + [F.interpolate(
+                f, size=size, mode='bilinear', align_corners=False)
+                for f in feats[1:]], dim=1)
+            feat = self.conv(x)
+            pred = F.interpolate(self.cls(feat), scale_factor=4,
+                                 mode='bilinear', align_corners=False)
+            return feat, activate(self.task, pred)
+
+    MODELS.register_module('ComplexityHRNetHead', force=True,
+                           module=ComplexityHRNetHead)
+
+
+def build_model(config, backbone_only=None, cfg_options=None):
+    """The config's model (random weights), optionally with HRNet-W18."""
+    from mmengine.registry import init_default_scope
+
+    from mtpsl.apis.config import load_config
+    from mtpsl.registry import MODELS
+    cfg = load_config(config, cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mtpsl'))
+    model_cfg = cfg.model.copy()
+    if backbone_only == 'hrnet18':
+        _register_hrnet_head()
+        model_cfg.backbone = dict(type='mmseg.HRNet', extra=HRNET_W18_EXTRA,
+                                  norm_cfg=dict(type='BN'))
+        model_cfg.heads = {t: dict(type='ComplexityHRNetHead',
+                                   in_channels=18 + 36 + 72 + 144,
+                                   num_classes=h.get('num_classes'),
+                                   loss=h['loss'])
+                           for t, h in cfg.model.heads.items()}
+    elif backbone_only:
+        raise ValueError(f'--backbone-only: unknown {backbone_only!r}')
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of parameters (shared ones once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+class _TensorOutputs(nn.Module):
+    """A multi-task model's raw predictions as a tuple (traceable)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return tuple(self.model._forward(x).values())
+
+
+def count_flops(model: nn.Module, inputs: torch.Tensor) -> dict:
+    """MMEngine's FLOP count of ``model(inputs)``: total, by operator, by
+    top-level module, and the operators it does not count."""
+    from mmengine.analysis import FlopAnalyzer
+    net = _TensorOutputs(model) if hasattr(model, '_forward') else model
+    net.eval()
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(net, (inputs, ))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        total = analyzer.total()
+        by_op = dict(analyzer.by_operator())
+        prefix = 'model.' if net is not model else ''
+        names = [n for n, _ in model.named_children()]
+        if hasattr(model, 'tasks'):
+            names += [f'heads.{t}' for t in model.tasks]
+        counts = analyzer.by_module()
+        by_module = {n: counts.get(prefix + n, 0) for n in names
+                     if counts.get(prefix + n, 0)}
+        unsupported = dict(analyzer.unsupported_ops())
+    return dict(total=total, by_operator=by_op, by_module=by_module,
+                unsupported=unsupported)
+
+
+def _rss_mib() -> float:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    return float('nan')
+
+
+def synthetic_batch(model, batch, height, width, device):
+    """B fully labelled images with random GT for every task of the model."""
+    from mtpsl.structures import MultiTaskDataSample, task_spec
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # output channels of each head
+        channels = {t: p.shape[1] for t, p in model._forward(
+            torch.zeros(1, 3, 64, 64, device=device)).items()}
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.rand(3, height, width, generator=g))
+        s = MultiTaskDataSample(metainfo=dict(
+            img_shape=(height, width), ori_shape=(height, width),
+            label_flags={t: True for t in model.tasks}))
+        for task in model.tasks:
+            if task_spec(task).kind == 'label':
+                gt = torch.randint(0, channels[task], (1, height, width),
+                                   generator=g)
+            elif task == 'normal':
+                gt = F.normalize(torch.randn(3, height, width, generator=g),
+                                 dim=0)
+            else:
+                gt = torch.rand(1, height, width, generator=g) * 5 + 0.5
+            s.set_gt(task, gt)
+        samples.append(s)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples),
+                                   training=True)
+
+
+def train_child(args) -> dict:
+    """Time forward + backward + Adam on a synthetic batch, in this
+    process."""
+    torch.manual_seed(0)
+    cuda = args.device.startswith('cuda')
+    model = build_model(args.config, args.backbone_only,
+                        args.cfg_options).to(args.device)
+    model.train()
+    data = synthetic_batch(model, args.batch, args.shape[0], args.shape[1],
+                           args.device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    rss_before = _rss_mib()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(args.warmup + args.steps):
+        t = time.perf_counter()
+        losses = model(**data, mode='loss')
+        loss, _ = model.parse_losses(losses)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t)
+    out = dict(times=times[args.warmup:], rss_before_mib=rss_before,
+               peak_rss_mib=resource.getrusage(
+                   resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if cuda:
+        out['cuda_peak_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def measure_training(args) -> dict:
+    """Run :func:`train_child` in a fresh process and return its result."""
+    cmd = [sys.executable, osp.abspath(__file__), args.config, '--child',
+           '--shape', str(args.shape[0]), str(args.shape[1]),
+           '--batch', str(args.batch), '--steps', str(args.steps),
+           '--warmup', str(args.warmup), '--device', args.device]
+    if args.backbone_only:
+        cmd += ['--backbone-only', args.backbone_only]
+    if args.cfg_options:
+        cmd += ['--cfg-options'] + list(args.cfg_options)
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    line = [x for x in res.stdout.splitlines() if x.startswith('RESULT ')]
+    if res.returncode or not line:
+        raise RuntimeError(f'training measurement failed:\n'
+                           f'{res.stderr[-3000:]}')
+    return json.loads(line[-1][len('RESULT '):])
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config')
+    p.add_argument('--shape', nargs=2, type=int, default=[288, 384],
+                   metavar=('H', 'W'))
+    p.add_argument('--batch', type=int, default=2,
+                   help='training batch for memory and step time')
+    p.add_argument('--steps', type=int, default=5, help='timed steps')
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
+                   else 'cpu')
+    p.add_argument('--backbone-only', choices=['hrnet18'], default=None,
+                   help='swap in this backbone with simple heads')
+    p.add_argument('--no-train', action='store_true',
+                   help='parameters and FLOPs only')
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   metavar='KEY=VALUE')
+    p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        print('RESULT ' + json.dumps(train_child(args)), flush=True)
+        return None
+    model = build_model(args.config, args.backbone_only, args.cfg_options)
+    h, w = args.shape
+    params = count_parameters(model)
+    flops = count_flops(model, torch.rand(1, 3, h, w))
+    name = osp.splitext(osp.basename(args.config))[0]
+    if args.backbone_only:
+        name += f' [backbone {args.backbone_only}, simple heads]'
+    report = dict(model=name, input=f'{h}x{w}', params=params,
+                  params_by_module={k: count_parameters(m) for k, m in
+                                    model.named_children()},
+                  flops=flops)
+    print(f'# {name}, input 1x3x{h}x{w}')
+    print(f'parameters: {params:,} ({params / 1e6:.2f} M)')
+    print(f'FLOPs (MMEngine count, 1 image): {flops["total"] / 1e9:.2f} G')
+    print('  by operator: ' + ', '.join(
+        f'{k} {v / 1e9:.2f} G' for k, v in flops['by_operator'].items()))
+    print('  by module:   ' + ', '.join(
+        f'{k} {v / 1e9:.2f} G' for k, v in flops['by_module'].items()))
+    print('  not counted: ' + (', '.join(
+        f'{k} x{v}' for k, v in flops['unsupported'].items()) or '-'))
+    row = (f'| {name} | {h}x{w} | {params / 1e6:.2f} M | '
+           f'{flops["total"] / 1e9:.2f} G |')
+    header = '| model | input | params | FLOPs (1 image) |'
+    if not args.no_train:
+        train = measure_training(args)
+        report['train'] = train
+        med = statistics.median(train['times'])
+        if 'cuda_peak_mib' in train:
+            mem = f'{train["cuda_peak_mib"] / 1024:.2f} GiB (CUDA peak)'
+        else:
+            mem = (f'{train["peak_rss_mib"] / 1024:.2f} GiB peak RSS '
+                   f'(+{(train["peak_rss_mib"] - train["rss_before_mib"]) / 1024:.2f}'
+                   ' GiB in training)')
+        header += f' train memory (batch {args.batch}) | step time |'
+        row += f' {mem} | {med:.2f} s (median of {len(train["times"])}) |'
+    print()
+    print(header)
+    print('|' + '---|' * header.count(' | ') + '---|')
+    print(row)
+    print('REPORT ' + json.dumps(report))
+    return report
+
+
+if __name__ == '__main__':
+    main()
