@@ -11,7 +11,7 @@ if REPO not in sys.path:
 
 DEMO_CONFIG = osp.join(
     REPO, 'configs', 'baseline',
-    'mtl_segnet-w16_1xb8-1k_procedural-full-96x128.py')
+    'mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py')
 
 
 @pytest.fixture(scope='session')

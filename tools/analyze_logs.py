@@ -76,9 +76,10 @@ def plot_runs(runs: Dict[str, Series], out: str,
             if key not in series[phase]:
                 continue
             steps, values = series[phase][key]
-            # validation points are few: mark them
+            # validation points are few, and a single point has no line
+            marked = phase == 'val' or len(steps) == 1
             ax.plot(steps, values, label=name, color=colors[i % len(colors)],
-                    marker='o' if phase == 'val' else None, markersize=3,
+                    marker='o' if marked else None, markersize=3,
                     linewidth=1.2)
         ax.set_title(f'{key} ({phase})', fontsize=10)
         ax.set_xlabel('iteration')

@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 DEFAULT_CONFIG = ('configs/baseline/'
-                  'mtl_segnet-w16_1xb8-1k_procedural-full-96x128.py')
+                  'mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 

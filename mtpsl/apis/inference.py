@@ -72,8 +72,8 @@ def load_weights(checkpoint: str, trust_checkpoint: bool = False
         if not trust_checkpoint:
             raise RuntimeError(
                 f'{checkpoint} holds pickled objects besides tensors, so it '
-                'was not loaded with torch.load(weights_only=True). If it is a '
-                'training checkpoint you made yourself, pass '
+                'was not loaded with torch.load(weights_only=True). If it is '
+                'a training checkpoint you made yourself, pass '
                 'trust_checkpoint=True (--trust-checkpoint), or turn it into '
                 'a plain state dict with tools/publish_model.py. '
                 f'({e.__class__.__name__})') from None
@@ -177,8 +177,7 @@ def inference_model(model: torch.nn.Module,
     from mmengine.dataset import pseudo_collate
 
     from mtpsl.registry import TRANSFORMS
-    single = isinstance(image, (str, os.PathLike)) or (
-        isinstance(image, np.ndarray) and image.ndim == 3)
+    single = isinstance(image, (str, os.PathLike, np.ndarray))
     images = [image] if single else list(image)
     cfg = getattr(model, 'cfg', None)
     transforms = [TRANSFORMS.build(t) for t in _test_pipeline(cfg)] \

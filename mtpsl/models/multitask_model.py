@@ -6,11 +6,13 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleDict
+from mmengine.structures import PixelData
 
 from mtpsl.registry import MODELS
-from mtpsl.models.heads.base_head import resize_pred
 from mtpsl.structures import (TASK_NAMES, MultiTaskDataSample, check_tasks,
                               stack_targets, task_spec)
+
+from .heads.base_head import resize_pred
 
 
 @MODELS.register_module()
@@ -168,7 +170,21 @@ class MultiTaskModel(BaseModel):
             for task, pred in preds.items():
                 sample.set_pred(task, self._postprocess(
                     task, pred[i:i + 1, :, :h, :w], ori))
+                if task in ('edge', 'saliency') and pred.shape[1] == 2:
+                    # max F / ODS F threshold the probability, not the argmax
+                    sample.set_field(PixelData(data=self._probability(
+                        pred[i:i + 1, :, :h, :w], ori)), f'pred_{task}_prob',
+                        dtype=PixelData)
         return data_samples
+
+    @staticmethod
+    def _probability(logits: torch.Tensor, size) -> torch.Tensor:
+        """1 x H x W softmax probability of class 1 of 1 x 2 x h x w logits,
+        resized (as logits) to ``size``."""
+        if tuple(logits.shape[-2:]) != tuple(size):
+            logits = F.interpolate(logits, size=size, mode='bilinear',
+                                   align_corners=False)
+        return logits[0].softmax(dim=0)[1:2]
 
     @staticmethod
     def _postprocess(task: str, pred: torch.Tensor, size) -> torch.Tensor:

@@ -38,21 +38,14 @@ def relabel_raster_order(ids: np.ndarray) -> np.ndarray:
     """Map the nonzero ids to 1..K by raster order of first appearance."""
     ids = np.asarray(ids)
     flat = ids.ravel()
-    values, first = np.unique(flat, return_index=True)
-    keep = values != 0
-    values, first = values[keep], first[keep]
-    ranked = values[np.argsort(first, kind='stable')]
-    lookup = np.zeros(len(ranked) + 1, dtype=np.int64)
-    if len(ranked) == 0:
-        return np.zeros(ids.shape, dtype=np.int64)
-    # searchsorted needs the sorted values; map each to its rank + 1.
-    rank_of_value = np.empty(len(values), dtype=np.int64)
-    rank_of_value[np.searchsorted(values, ranked)] = np.arange(1, len(ranked) + 1)
-    out = np.zeros(flat.shape, dtype=np.int64)
-    nz = flat != 0
-    out[nz] = rank_of_value[np.searchsorted(values, flat[nz])]
-    del lookup
-    return out.reshape(ids.shape)
+    values, first, inverse = np.unique(flat, return_index=True,
+                                       return_inverse=True)
+    first = np.where(values == 0, -1, first)  # 0 sorts first, stays 0
+    new_id = np.empty(len(values), dtype=np.int64)
+    new_id[np.argsort(first, kind='stable')] = np.arange(len(values))
+    if not (values == 0).any():
+        new_id += 1
+    return new_id[inverse.ravel()].reshape(ids.shape)
 
 
 def masks_to_region_ids(masks: Sequence[np.ndarray],

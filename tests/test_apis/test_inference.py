@@ -47,17 +47,20 @@ def test_published_checkpoint_matches_predict(setup):
     assert result['normal'].shape == (H, W, 3)
     np.testing.assert_allclose(np.linalg.norm(result['normal'], axis=2), 1.0,
                                atol=1e-5)
-    # the reference: the original model's raw predict, cropped by hand
+    # the reference: the original model's predict on the padded input
+    from mtpsl.structures import MultiTaskDataSample
     inputs = torch.from_numpy(setup['image'].transpose(2, 0, 1).copy())
     padded = torch.nn.functional.pad(inputs, (0, 64 - W, 0, 64 - H))[None]
+    sample = MultiTaskDataSample(metainfo=dict(img_shape=(H, W),
+                                               ori_shape=(H, W)))
     with torch.no_grad():
-        raw = setup['model']._forward(padded)
-    np.testing.assert_array_equal(
-        result['sem_seg'], raw['sem_seg'][0, :, :H, :W].argmax(0).numpy())
-    np.testing.assert_allclose(result['depth'],
-                               raw['depth'][0, 0, :H, :W].numpy(), atol=1e-6)
-    np.testing.assert_allclose(result['normal'], raw['normal'][
-        0, :, :H, :W].permute(1, 2, 0).numpy(), atol=1e-6)
+        ref = setup['model'].predict(padded, [sample])[0]
+    np.testing.assert_array_equal(result['sem_seg'],
+                                  ref.pred('sem_seg')[0].numpy())
+    np.testing.assert_array_equal(result['depth'],
+                                  ref.pred('depth')[0].numpy())
+    np.testing.assert_array_equal(result['normal'],
+                                  ref.pred('normal').permute(1, 2, 0).numpy())
 
 
 def test_training_checkpoint_needs_trust(setup):
@@ -96,12 +99,18 @@ def test_array_npy_and_png_inputs_agree(setup):
     cv2.imwrite(png, cv2.cvtColor(img8, cv2.COLOR_RGB2BGR))
     np.testing.assert_array_equal(read_image(png), as_float)
     from_array = inference_model(model, as_float)
-    from_uint8 = inference_model(model, img8)
-    batch = inference_model(model, [npy, png])
-    for other in (from_uint8, batch[0], batch[1]):
+    for other in (inference_model(model, img8), inference_model(model, npy),
+                  inference_model(model, png)):
         for task in from_array:
+            np.testing.assert_array_equal(other[task], from_array[task])
+    # a batch pads to one size and runs convs batched: equal up to float
+    # rounding (a label may flip where two logits are within it)
+    batch = inference_model(model, [npy, png])
+    for other in batch:
+        assert (other['sem_seg'] == from_array['sem_seg']).mean() > 0.99
+        for task in ('depth', 'normal'):
             np.testing.assert_allclose(other[task], from_array[task],
-                                       atol=1e-6)
+                                       atol=1e-5)
 
 
 def test_bad_images_are_named(setup, tmp_path):

@@ -29,16 +29,55 @@ def tiny_nyu_root(tmp_path_factory):
     return str(root)
 
 
+@pytest.fixture(scope='module')
+def tiny_cityscapes_root(tmp_path_factory):
+    """4x8 maps in the Cityscapes layout, with both index files."""
+    import sys
+    sys.path.insert(0, osp.join(REPO, 'tests', 'test_datasets'))
+    from test_cityscapes import make_tiny_cityscapes
+    root = tmp_path_factory.mktemp('cityscapes')
+    make_tiny_cityscapes(root, n_train=4, n_test=2)
+    (root / 'splits' / 'train.txt').write_text('0\n1\n2\n')
+    return str(root)
+
+
+@pytest.fixture(scope='module')
+def tiny_pascal_root(tmp_path_factory):
+    """The tiny PASCAL_MT tree (jpg / png / mat), with both index files."""
+    import sys
+    sys.path.insert(0, osp.join(REPO, 'tests', 'test_datasets'))
+    from _tiny_pascal import TRAIN_IDS, make_tiny_pascal
+    root = tmp_path_factory.mktemp('pascal')
+    make_tiny_pascal(str(root))
+    (root / 'splits').mkdir()
+    (root / 'splits' / 'train.txt').write_text(
+        ''.join(f'{i}\n' for i in TRAIN_IDS))
+    (root / 'splits' / 'val.txt').write_text(f'{TRAIN_IDS[-1]}\n')
+    return str(root)
+
+
+def _dataset_kind(path: str) -> str:
+    """The tiny tree a config trains on, from the dataset in its name."""
+    name = osp.basename(path)
+    for kind in ('nyuv2', 'cityscapes', 'pascal-context', 'procedural'):
+        if f'_{kind}-' in name:
+            return kind
+    raise AssertionError(f'{name}: no known dataset in the config name')
+
+
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, REPO) for p in CONFIGS])
 def test_config_builds_and_trains_one_step(path, tiny_procedural_root,
-                                           tiny_nyu_root):
+                                           tiny_nyu_root,
+                                           tiny_cityscapes_root,
+                                           tiny_pascal_root):
     from mmengine.dataset import pseudo_collate
 
     from mtpsl.registry import DATASETS, METRICS, MODELS
     cfg = load_config(path)
-    root = tiny_nyu_root if 'nyuv2' in osp.basename(path) else \
-        tiny_procedural_root
+    root = {'nyuv2': tiny_nyu_root, 'cityscapes': tiny_cityscapes_root,
+            'pascal-context': tiny_pascal_root,
+            'procedural': tiny_procedural_root}[_dataset_kind(path)]
     datasets = {}
     for loader in LOADERS:
         cfg[loader].dataset.data_root = root

@@ -113,9 +113,17 @@ def _np_depth(preds, gts):
     p = np.concatenate([x.ravel() for x in preds]).astype(np.float64)
     g = np.concatenate([x.ravel() for x in gts]).astype(np.float64)
     v = g != 0
-    d = p[v] - g[v]
-    return (np.abs(d).mean(), (np.abs(d) / g[v]).mean(),
-            np.sqrt((d ** 2).mean()))
+    p, g = p[v], g[v]
+    d = p - g
+    out = dict(abs_err=np.abs(d).mean(), rel_err=(np.abs(d) / g).mean(),
+               rmse=np.sqrt((d ** 2).mean()))
+    pos = (p > 0) & (g > 0)
+    out['log_rmse'] = np.sqrt(((np.log(p[pos]) - np.log(g[pos])) ** 2).mean())
+    ratio = np.full(p.shape, np.inf)
+    ratio[pos] = np.maximum(p[pos] / g[pos], g[pos] / p[pos])
+    for k in (1, 2, 3):
+        out[f'delta{k}'] = (ratio < 1.25 ** k).mean() * 100
+    return out
 
 
 # -- normals ------------------------------------------------------------------
@@ -169,6 +177,7 @@ def _np_normal(preds, gts):
         angles.append(np.degrees(np.arccos(np.clip((p * g).sum(0), -1, 1))))
     a = np.concatenate(angles)
     return dict(mean=a.mean(), rmse=np.sqrt((a ** 2).mean()),
+                median=np.median(a),
                 **{f'within_{t:g}': (a < t).mean() * 100
                    for t in (11.25, 22.5, 30.0)})
 
@@ -212,12 +221,16 @@ def test_metrics_agree_with_numpy(seed):
     assert m['pixel_acc'] == pytest.approx(acc)
     m = _run(DepthMetric(), _samples(maps, 'depth'))
     ref = _np_depth(preds['depth'], gts['depth'])
-    assert (m['abs_err'], m['rel_err'], m['rmse']) == pytest.approx(ref)
+    assert m.keys() == ref.keys()
+    for k in ref:
+        assert m[k] == pytest.approx(ref[k], rel=1e-9), k
     m = _run(NormalMetric(), _samples(maps, 'normal'))
     ref = _np_normal(preds['normal'], gts['normal'])
     assert m.keys() == ref.keys()
     for k in ref:
-        assert m[k] == pytest.approx(ref[k], rel=1e-6), k
+        # the median comes from 0.05-degree bins: within half a bin
+        tol = dict(abs=0.025 + 1e-9) if k == 'median' else dict(rel=1e-6)
+        assert m[k] == pytest.approx(ref[k], **tol), k
 
 
 @pytest.mark.parametrize('metric_cls,task', [
@@ -251,7 +264,9 @@ def test_evaluate_prefix_and_table_lists_every_metric():
         metrics.update(metric.evaluate(len(maps)))
     assert metric.results == []  # evaluate clears the results
     expected = ['sem_seg/mIoU', 'sem_seg/pixel_acc', 'depth/abs_err',
-                'depth/rel_err', 'depth/rmse', 'normal/mean', 'normal/rmse',
+                'depth/rel_err', 'depth/rmse', 'depth/log_rmse',
+                'depth/delta1', 'depth/delta2', 'depth/delta3',
+                'normal/mean', 'normal/rmse', 'normal/median',
                 'normal/within_11.25', 'normal/within_22.5',
                 'normal/within_30']
     assert set(expected) <= set(metrics)
@@ -275,3 +290,28 @@ def test_semseg_prediction_out_of_range_is_an_error():
                      torch.tensor([[[0, 1]]]))
     with pytest.raises(ValueError, match='predicted class 3'):
         _run(metric, [sample])
+
+
+def test_image_flagged_unlabelled_is_skipped_but_keeps_its_place():
+    """PASCAL human parts: an image without people has no GT and the flag
+    False; it adds a None entry (the gather interleaves by position)."""
+    def sample(gt, flag=True):
+        s = MultiTaskDataSample(metainfo=dict(
+            img_path='a.jpg', label_flags=dict(human_parts=flag)))
+        s.set_pred('human_parts', torch.tensor([[[0, 1], [2, 2]]]))
+        if gt is not None:
+            s.set_gt('human_parts', gt)
+        return s.to_dict()
+    gt = torch.tensor([[[0, 1], [2, 0]]])
+    metric = SemSegMetric(task='human_parts', num_classes=3)
+    metric.process(None, [sample(gt), sample(None, flag=False)])
+    assert len(metric.results) == 2 and metric.results[1] is None
+    ref = SemSegMetric(task='human_parts', num_classes=3)
+    ref.process(None, [sample(gt)])
+    assert metric.compute_metrics(metric.results) == \
+        ref.compute_metrics(ref.results)
+    with pytest.raises(ValueError, match='no image'):
+        metric.compute_metrics([None])
+    # a GT missing without the flag saying so is an error
+    with pytest.raises(KeyError, match='no GT'):
+        metric.process(None, [sample(None, flag=True)])

@@ -1,23 +1,18 @@
 """Parameters, FLOPs, training peak memory and step time of a config's model.
 
 ``python tools/analysis/complexity.py CONFIG [--shape H W] [--batch B]
-[--steps N]`` prints a table comparable to HiTTs' Table 8. FLOPs are
-MMEngine's count (fvcore's rules: one fused multiply-add = one "flop"; convs,
-linear layers, norms and upsampling counted; ReLU, pooling and unpooling
-not) for ONE image in eval mode. Memory and step time come from a child
-process (so its peak is the model's own) training on a synthetic batch of B
-fully labelled images: forward + backward + Adam step, median over N steps.
-On CPU the memory is the peak RSS of that process (Python and libraries
-included; the increment over the RSS before the first step is printed too);
-on CUDA it is ``torch.cuda.max_memory_allocated``.
-
-``--backbone-only hrnet18`` replaces the config's backbone by MMSeg's
-HRNet-W18 (``extra`` of mmseg's ``fcn_hr18.py``) and its heads by a simple
-HRNetV2 head per task (resize-concat of the four branches, 1x1 conv, 1x1
-classifier, x4 bilinear upsampling), keeping the tasks and losses.
+[--steps N]`` prints a table comparable to HiTTs' Table 8: MMEngine's FLOP
+count (one multiply-add = one "flop") of ONE image in eval mode; memory and
+median step time (forward + backward + Adam) of a synthetic batch of B fully
+labelled images, measured in a child process so the peak is the model's own
+(peak RSS on CPU, ``torch.cuda.max_memory_allocated`` on CUDA).
+``--backbone-only hrnet18`` swaps in MMSeg's HRNet-W18 with a simple head
+per task. What is counted and how: docs/tools.md.
 """
 import argparse
+import contextlib
 import json
+import os
 import os.path as osp
 import resource
 import statistics
@@ -28,6 +23,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules.utils import _pair
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -79,6 +75,7 @@ def build_model(config, backbone_only=None, cfg_options=None):
     model_cfg = cfg.model.copy()
     if backbone_only == 'hrnet18':
         _register_hrnet_head()
+        model_cfg.pop('neck', None)
         model_cfg.backbone = dict(type='mmseg.HRNet', extra=HRNET_W18_EXTRA,
                                   norm_cfg=dict(type='BN'))
         model_cfg.heads = {t: dict(type='ComplexityHRNetHead',
@@ -88,9 +85,8 @@ def build_model(config, backbone_only=None, cfg_options=None):
                            for t, h in cfg.model.heads.items()}
     elif backbone_only:
         raise ValueError(f'--backbone-only: unknown {backbone_only!r}')
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    return model
+    # random default init: the counts and timings do not depend on it
+    return MODELS.build(model_cfg)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -109,13 +105,50 @@ class _TensorOutputs(nn.Module):
         return tuple(self.model._forward(x).values())
 
 
+class _TraceableUnpool(nn.MaxUnpool2d):
+    """Max-unpooling to the default (stride x input) size.
+
+    torch 2.13's ``F.max_unpool2d`` fails under JIT tracing (it checks
+    traced sizes as Python bools), so the aten op is called. When every
+    pooled map had even sides (input a multiple of 2^pools, as the data
+    preprocessor pads it) the default size is the requested one.
+    """
+
+    def forward(self, x, indices, output_size=None):
+        stride = _pair(self.stride)
+        size = [int(x.shape[-2]) * stride[0], int(x.shape[-1]) * stride[1]]
+        return torch._C._nn.max_unpool2d(x, indices, size)
+
+
+@contextlib.contextmanager
+def _traceable_unpooling(model: nn.Module):
+    swapped = []
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if type(child) is nn.MaxUnpool2d:
+                new = _TraceableUnpool(child.kernel_size, child.stride,
+                                       child.padding)
+                setattr(parent, name, new)
+                swapped.append((parent, name, child))
+    try:
+        yield
+    finally:
+        for parent, name, child in swapped:
+            setattr(parent, name, child)
+
+
 def count_flops(model: nn.Module, inputs: torch.Tensor) -> dict:
     """MMEngine's FLOP count of ``model(inputs)``: total, by operator, by
     top-level module, and the operators it does not count."""
     from mmengine.analysis import FlopAnalyzer
+    divisor = getattr(getattr(model, 'data_preprocessor', None),
+                      'size_divisor', 1)
+    if any(s % divisor for s in inputs.shape[-2:]):
+        raise ValueError(f'input {tuple(inputs.shape[-2:])} is not padded to '
+                         f'a multiple of {divisor} as the model sees it')
     net = _TensorOutputs(model) if hasattr(model, '_forward') else model
     net.eval()
-    with torch.no_grad():
+    with torch.no_grad(), _traceable_unpooling(net):
         analyzer = FlopAnalyzer(net, (inputs, ))
         analyzer.unsupported_ops_warnings(False)
         analyzer.uncalled_modules_warnings(False)
@@ -247,7 +280,8 @@ def main(argv=None):
         print('RESULT ' + json.dumps(train_child(args)), flush=True)
         return None
     model = build_model(args.config, args.backbone_only, args.cfg_options)
-    h, w = args.shape
+    divisor = getattr(model.data_preprocessor, 'size_divisor', 1)
+    h, w = (-(-s // divisor) * divisor for s in args.shape)  # as padded
     params = count_parameters(model)
     flops = count_flops(model, torch.rand(1, 3, h, w))
     name = osp.splitext(osp.basename(args.config))[0]
@@ -270,21 +304,28 @@ def main(argv=None):
            f'{flops["total"] / 1e9:.2f} G |')
     header = '| model | input | params | FLOPs (1 image) |'
     if not args.no_train:
+        load_before = os.getloadavg()[0]
         train = measure_training(args)
+        # others' jobs on a shared machine change the times: say so
+        train['loadavg_1m'] = (load_before, os.getloadavg()[0])
         report['train'] = train
         med = statistics.median(train['times'])
         if 'cuda_peak_mib' in train:
             mem = f'{train["cuda_peak_mib"] / 1024:.2f} GiB (CUDA peak)'
         else:
+            grown = train['peak_rss_mib'] - train['rss_before_mib']
             mem = (f'{train["peak_rss_mib"] / 1024:.2f} GiB peak RSS '
-                   f'(+{(train["peak_rss_mib"] - train["rss_before_mib"]) / 1024:.2f}'
-                   ' GiB in training)')
+                   f'(+{grown / 1024:.2f} GiB in training)')
         header += f' train memory (batch {args.batch}) | step time |'
         row += f' {mem} | {med:.2f} s (median of {len(train["times"])}) |'
     print()
     print(header)
     print('|' + '---|' * header.count(' | ') + '---|')
     print(row)
+    if not args.no_train:
+        print(f'(device {args.device}, {torch.get_num_threads()} threads, '
+              f'1-min load average {train["loadavg_1m"][0]:.1f} before / '
+              f'{train["loadavg_1m"][1]:.1f} after)')
     print('REPORT ' + json.dumps(report))
     return report
 

@@ -11,3 +11,4 @@ __all__ = ['LoadMultiTaskNpy', 'PackMultiTaskInputs', 'load_npy',
            'relate_views', 'map_pixels', 'view_params']
 from .depth_target import InverseDepth, inverse_depth  # noqa: E402
 from .loading_pascal import LoadPascalContext  # noqa: E402
+from .regions import LoadRegionMap  # noqa: E402

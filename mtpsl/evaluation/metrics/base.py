@@ -23,6 +23,12 @@ def _field(sample: Any, key: str) -> Optional[torch.Tensor]:
     return value
 
 
+def _meta(sample: Any, key: str) -> Any:
+    """A metainfo value, for data samples and their dict form."""
+    return sample.get(key) if isinstance(sample, dict) else \
+        sample.metainfo.get(key)
+
+
 class TaskMetric(BaseMetric):
     """A metric of one task, accumulating per-image sufficient statistics.
 
@@ -43,14 +49,19 @@ class TaskMetric(BaseMetric):
                          prefix=prefix or self.task)
 
     def pairs(self, data_samples: Sequence[Any]
-              ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
-        """(prediction, GT) per image; errors on a missing field or size."""
-        out = []
+              ) -> List[Optional[Tuple[torch.Tensor, torch.Tensor]]]:
+        """(prediction, GT) per image, None for an image whose label flags
+        say it has no GT for the task (e.g. PASCAL human parts on an image
+        without people); errors on any other missing field or on sizes."""
+        out: List[Optional[Tuple[torch.Tensor, torch.Tensor]]] = []
         for s in data_samples:
             pred = _field(s, f'pred_{self.task}')
             gt = _field(s, f'gt_{self.task}')
-            where = (s.get('img_path') if isinstance(s, dict) else
-                     s.metainfo.get('img_path')) or '?'
+            where = _meta(s, 'img_path') or '?'
+            flags = _meta(s, 'label_flags') or {}
+            if gt is None and flags.get(self.task, True) is False:
+                out.append(None)
+                continue
             if pred is None or gt is None:
                 raise KeyError(f'{type(self).__name__}: image {where} has no '
                                f'{"prediction" if pred is None else "GT"} '
@@ -63,9 +74,12 @@ class TaskMetric(BaseMetric):
         return out
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Append one statistics vector per image."""
-        for pred, gt in self.pairs(data_samples):
-            self.results.append(self.image_stats(pred, gt))
+        """Append one statistics vector per image (None for an image without
+        GT for the task: every image must add one entry, as MMEngine's
+        gather interleaves the processes' results by position)."""
+        for pair in self.pairs(data_samples):
+            self.results.append(None if pair is None else
+                                self.image_stats(*pair))
 
     def image_stats(self, pred: torch.Tensor, gt: torch.Tensor) -> Stats:
         """Sufficient statistics of one image: an int or float vector, or a
@@ -74,6 +88,7 @@ class TaskMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         """Metrics from the summed statistics."""
+        results = [r for r in results if r is not None]
         if not results:
             raise ValueError(f'{type(self).__name__}({self.task}): no image '
                              'was evaluated')

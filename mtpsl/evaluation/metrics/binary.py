@@ -2,17 +2,18 @@
 map, and counts at fixed thresholds kept as histograms."""
 from __future__ import annotations
 
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from .base import TaskMetric, _field
+from .base import TaskMetric, _field, _meta
 
 
 def probability_bins(prob: torch.Tensor, num_thresholds: int) -> torch.Tensor:
     """floor(p N) in [0, N]: a pixel is positive at threshold k / N iff its
-    bin is >= k (the exact definition of the thresholding, k = 0..N)."""
+    bin is >= k (the exact definition of the thresholding; bin 0 holds the
+    pixels below every threshold k >= 1)."""
     return torch.floor(prob.double().clamp(0, 1) * num_thresholds).long()
 
 
@@ -57,16 +58,20 @@ class BinaryMapMetric(TaskMetric):
         super().__init__(**kwargs)
 
     def triples(self, data_samples: Sequence[Any]
-                ) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """(probability H x W, label prediction H x W, GT H x W) per image."""
-        out = []
-        for s, (pred, gt) in zip(data_samples, self.pairs(data_samples)):
+                ) -> List[Optional[Tuple[torch.Tensor, ...]]]:
+        """(probability H x W, label prediction H x W, GT H x W) per image,
+        None for an image without GT for the task (as ``pairs``)."""
+        out: List[Optional[Tuple[torch.Tensor, ...]]] = []
+        for s, pair in zip(data_samples, self.pairs(data_samples)):
+            if pair is None:
+                out.append(None)
+                continue
+            pred, gt = pair
             prob = _field(s, f'pred_{self.task}_prob')
             prob = pred.double() if prob is None else prob.detach().cpu()
             if prob.shape[-2:] != gt.shape[-2:] or prob.numel() != \
                     gt.numel():
-                where = (s.get('img_path') if isinstance(s, dict) else
-                         s.metainfo.get('img_path')) or '?'
+                where = _meta(s, 'img_path') or '?'
                 raise ValueError(f'{type(self).__name__}: image {where}: '
                                  f'probability {tuple(prob.shape)} and GT '
                                  f'{tuple(gt.shape)} differ in size')
@@ -77,8 +82,9 @@ class BinaryMapMetric(TaskMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Append one statistics vector per image."""
-        for prob, pred, gt in self.triples(data_samples):
-            self.results.append(self.binary_stats(prob, pred, gt))
+        for triple in self.triples(data_samples):
+            self.results.append(None if triple is None else
+                                self.binary_stats(*triple))
 
     def binary_stats(self, prob: torch.Tensor, pred: torch.Tensor,
                      gt: torch.Tensor) -> np.ndarray:

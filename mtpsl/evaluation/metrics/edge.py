@@ -21,7 +21,8 @@ def disk(radius: float) -> np.ndarray:
 
 @METRICS.register_module()
 class EdgeMetric(BinaryMapMetric):
-    """``odsF`` (%): the best F-measure (beta = 1) over thresholds k / N of
+    """``odsF`` (%): the best F-measure (beta = 1) over thresholds k / N
+    (k = 1..N; BSDS uses 99 in (0, 1)) of
     the precision and recall counts summed over the set (the BSDS
     "optimal dataset scale"), with a matching tolerance.
 
@@ -83,4 +84,5 @@ class EdgeMetric(BinaryMapMetric):
             raise ValueError('EdgeMetric: no GT edge pixel in the set')
         precision = safe_ratio(pred_hit, pred_all)
         recall = gt_hit / gt_total
-        return dict(odsF=float(f_measure(precision, recall, 1.0).max() * 100))
+        f = f_measure(precision, recall, 1.0)
+        return dict(odsF=float(f[1:].max() * 100))  # k = 0: all pixels

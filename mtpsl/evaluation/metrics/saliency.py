@@ -13,10 +13,11 @@ from .semseg import confusion_matrix, iou_from_confusion
 class SaliencyMetric(BinaryMapMetric):
     """``maxF``, ``mIoU`` and ``fg_IoU`` (%) of saliency over the whole set.
 
-    * ``maxF``: max over thresholds k / N (k = 0..N, N = ``num_thresholds``)
-      of F_beta, beta^2 = 0.3 (the salient-object literature and the
-      PASCAL-MT papers), with precision and recall from the TP / FP / FN
-      counts summed over every valid pixel of the set.
+    * ``maxF``: max over thresholds k / N (k = 1..N, N = ``num_thresholds``;
+      default step 0.05 as the ASTMT-derived saliency meters) of F_beta,
+      beta^2 = 0.3 (the salient-object literature and the PASCAL-MT papers),
+      with precision and recall from the TP / FP / FN counts summed over
+      every valid pixel of the set.
     * ``mIoU``: mean over the 2 classes (background, salient) of the IoU of
       the label prediction (argmax, i.e. probability > 0.5), from a global
       confusion matrix as ``SemSegMetric``; ``fg_IoU``: the salient class
@@ -27,7 +28,7 @@ class SaliencyMetric(BinaryMapMetric):
 
     task = 'saliency'
 
-    def __init__(self, beta2: float = 0.3, num_thresholds: int = 100,
+    def __init__(self, beta2: float = 0.3, num_thresholds: int = 20,
                  task: str = 'saliency', **kwargs) -> None:
         if beta2 <= 0:
             raise ValueError(f'beta2 must be > 0, got {beta2}')
@@ -53,7 +54,8 @@ class SaliencyMetric(BinaryMapMetric):
         recall = safe_ratio(tp, np.full_like(tp, positives))
         f = f_measure(precision, recall, self.beta2)
         iou = iou_from_confusion(stats[2 * n:].reshape(2, 2))
-        return dict(maxF=float(f.max() * 100),
+        # k = 0 (every pixel salient) is not a threshold
+        return dict(maxF=float(f[1:].max() * 100),
                     mIoU=float(np.nanmean(iou) * 100)
                     if np.isfinite(iou).any() else float('nan'),
                     fg_IoU=float(iou[1] * 100))

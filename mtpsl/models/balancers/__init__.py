@@ -1,3 +1,6 @@
 from .base import FixedWeights, UncertaintyWeighting, flatten_losses
+from .dwa import DynamicWeightAverage, dwa_weights
+from .gradnorm import GradNorm
 
-__all__ = ['FixedWeights', 'UncertaintyWeighting', 'flatten_losses']
+__all__ = ['FixedWeights', 'UncertaintyWeighting', 'flatten_losses',
+           'GradNorm', 'DynamicWeightAverage', 'dwa_weights']
