@@ -1,6 +1,7 @@
 # The main job of the README: a narrow SegNet multi-task baseline (semantic +
 # depth + normal) on the embedded procedural dataset, sized to train on two
-# CPU cores in a few minutes (600 iterations of batch 8, about 13 epochs). Widths are a quarter of the published SegNet;
+# CPU cores in a few minutes (600 iterations of batch 8, about 13 epochs over
+# the 360 training images). Widths are a quarter of the published SegNet;
 # Adam's learning rate is raised from 1e-4 to 1e-3 for the short schedule.
 _base_ = [
     '../_base_/datasets/procedural-96x128.py',
