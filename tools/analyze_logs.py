@@ -10,6 +10,7 @@ import fnmatch
 import math
 import os
 import os.path as osp
+import re
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -23,7 +24,8 @@ def parse_args(argv=None):
     p.add_argument('work_dirs', nargs='+', help='work dirs of tools/train.py')
     p.add_argument('--keys', nargs='+', default=None,
                    help='keys or shell patterns to plot (default: every '
-                   'loss, lr, and every validation metric)')
+                   'loss, lr, and every validation metric but per-class '
+                   'ones)')
     p.add_argument('--names', nargs='+', default=None,
                    help='legend names, one per work dir (default: folder '
                    'names)')
@@ -33,9 +35,10 @@ def parse_args(argv=None):
 
 
 def default_key(phase: str, key: str) -> bool:
-    """Training losses and lr, and every validation metric."""
-    if phase == 'val':
-        return True
+    """Training losses and lr, and every validation metric except
+    per-class ones (``sem_seg/IoU.bed``)."""
+    if phase == 'val':  # 'IoU.bed' is per class, 'within_11.25' is not
+        return re.search(r'\.\D', key.split('/')[-1]) is None
     return 'loss' in key or key == 'lr' or key.endswith('lr')
 
 
@@ -65,6 +68,7 @@ def plot_runs(runs: Dict[str, Series], out: str,
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     panels = select_panels(runs, keys)
     ncol = max(1, min(columns, len(panels)))
     nrow = math.ceil(len(panels) / ncol)
@@ -83,6 +87,7 @@ def plot_runs(runs: Dict[str, Series], out: str,
                     linewidth=1.2)
         ax.set_title(f'{key} ({phase})', fontsize=10)
         ax.set_xlabel('iteration')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if key == 'lr' or key.endswith('lr'):
             ax.ticklabel_format(axis='y', style='sci', scilimits=(-2, 2))
         ax.grid(alpha=0.3)

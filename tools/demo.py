@@ -50,7 +50,10 @@ def constant_predictor_metrics(cfg) -> dict:
     constants = fit_constant_predictor(
         (train[i]['data_samples'] for i in range(len(train))), num_classes)
     metrics = {}
-    for metric_cfg in cfg.test_evaluator:
+    evaluator = cfg.test_evaluator
+    metric_cfgs = evaluator['metrics'] if isinstance(evaluator, dict) \
+        else evaluator
+    for metric_cfg in metric_cfgs:
         metric = METRICS.build(metric_cfg)
         samples = [test[i]['data_samples'] for i in range(len(test))]
         metric.process(None, constant_predictions(constants, samples))

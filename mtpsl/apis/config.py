@@ -96,7 +96,7 @@ def _check_type(typ: str, node: dict, reg_name: str, path: List[str],
         # e.g. an Evaluator under val_evaluator: accept any registry that
         # knows the name, the aim is to catch names nothing can build.
         cls = next((c for c in (_registry(r).get(typ) for r in
-                                set(_KEY_REGISTRY.values()))
+                                set(_KEY_REGISTRY.values()) | {'EVALUATOR'})
                     if c is not None), None)
     where = _dotted(path + ['type']) or 'type'
     if cls is None:

@@ -168,7 +168,7 @@ def ddp_device_ids(module: torch.nn.Module,
 # ``batched_nms``, and MMEngine's environment report imports torchvision
 # catching only ModuleNotFoundError, so the Runner crashes too.
 # --------------------------------------------------------------------------
-_NMS_SCHEMA = 'nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor'
+_NMS_SCHEMA = '(Tensor dets, Tensor scores, float iou_threshold) -> Tensor'
 _torch_libraries: list = []  # a torch.library.Library lives while referenced
 
 
@@ -180,11 +180,23 @@ def _nms_op_exists() -> bool:
     return True
 
 
+def _find_spec_past_guard(name: str) -> Any:
+    """The spec the import system would find for ``name`` without our guard."""
+    for finder in sys.meta_path:
+        if isinstance(finder, _TorchvisionImportGuard):
+            continue
+        find = getattr(finder, 'find_spec', None)
+        spec = find(name, None) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
+
+
 def torchvision_ops_missing() -> bool:
     """Whether torchvision is installed but its compiled ops cannot load."""
     if _nms_op_exists():
         return False
-    spec = importlib.util.find_spec('torchvision')
+    spec = _find_spec_past_guard('torchvision')
     if spec is None or not spec.submodule_search_locations:
         return False
     import importlib.machinery as machinery
@@ -235,16 +247,26 @@ def nms_reference(dets: torch.Tensor, scores: torch.Tensor,
     return order[torch.as_tensor(keep)].to(dets.device)
 
 
+def _quantized_nms_unavailable(*args: Any) -> torch.Tensor:
+    raise RuntimeError('quantized NMS needs torchvision\'s compiled ops, which '
+                       'cannot load here (a CUDA torchvision on a CPU torch?)')
+
+
 def register_torchvision_nms() -> bool:
-    """Define ``torchvision::nms`` (CPU) with :func:`nms_reference`.
+    """Define ``torchvision::nms`` (CPU) with :func:`nms_reference`, and
+    ``torchvision::qnms`` raising a clear error (torchvision's import needs
+    both to exist).
 
     Does nothing if the op exists. Returns True if it registered it.
     """
     if _nms_op_exists():
         return False
     lib = torch.library.Library('torchvision', 'FRAGMENT')
-    lib.define(_NMS_SCHEMA)
+    lib.define('nms' + _NMS_SCHEMA)
     lib.impl('nms', nms_reference, 'CPU')
+    # torchvision's import also registers a fake kernel for quantized NMS.
+    lib.define('qnms' + _NMS_SCHEMA)
+    lib.impl('qnms', _quantized_nms_unavailable, 'CPU')
     _torch_libraries.append(lib)
     return True
 
@@ -252,6 +274,7 @@ def register_torchvision_nms() -> bool:
 def _let_torchvision_nms_run() -> None:
     # torchvision's Python ``nms`` first asserts that its compiled library
     # loaded; with the registered op it may run all the same.
+    uninstall_torchvision_guard()
     boxes = sys.modules.get('torchvision.ops.boxes')
     original = getattr(boxes, '_assert_has_ops', None)
     if original is None or getattr(original, _OPS_STUB_MARK, False):
@@ -283,17 +306,27 @@ class _ThenLoader:
 
 
 class _TorchvisionImportGuard:
-    """Meta-path finder that acts once, when torchvision is first imported."""
+    """Meta-path finder for ``torchvision`` until it is imported.
+
+    A probe such as ``importlib.util.find_spec('torchvision')`` gets the same
+    answer as the import; the guard leaves once torchvision is imported (or
+    at once, when its compiled ops load).
+    """
+
+    def __init__(self) -> None:
+        self._missing: Optional[bool] = None
 
     def find_spec(self, fullname: str, path: Any = None,
                   target: Any = None) -> Any:
         if fullname != 'torchvision':
             return None
-        uninstall_torchvision_guard()
-        if not torchvision_ops_missing():
+        if self._missing is None:
+            self._missing = torchvision_ops_missing()
+        if not self._missing:
+            uninstall_torchvision_guard()
             return None
         register_torchvision_nms()
-        spec = importlib.util.find_spec('torchvision')
+        spec = _find_spec_past_guard(fullname)
         if spec is None or spec.loader is None:
             return None
         spec.loader = _ThenLoader(spec.loader, _let_torchvision_nms_run)

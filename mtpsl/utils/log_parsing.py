@@ -3,9 +3,12 @@
 A run writes ``<work_dir>/<timestamp>/vis_data/scalars.json``: one JSON object
 per line. Training lines hold the logged losses, ``lr``, ``time`` and
 ``data_time`` under ``step`` = iteration; validation lines hold the metrics
-(``sem_seg/mIoU``, ``depth/abs_err``, ...) under ``step`` = the iteration
-validated at. A resumed run adds a second timestamp folder; later runs win
-where they log the same step again.
+(``sem_seg/mIoU``, ``depth/abs_err``, ...). MMEngine's LoggerHook logs those
+under ``step`` = epoch by default (``log_metric_by_epoch=True``), which is 0
+all along an iteration-based run; so a validation point is placed at the
+iteration of the training line before it (or at its own step if larger, as
+with ``log_metric_by_epoch=False``). A resumed run adds a second timestamp
+folder; later runs win where they log the same step again.
 """
 from __future__ import annotations
 
@@ -73,9 +76,14 @@ def parse_work_dir(work_dir: str) -> Series:
     """Training and validation series of every run of ``work_dir``."""
     merged: Dict[str, Dict[str, Dict[int, float]]] = {'train': {}, 'val': {}}
     for path in find_scalar_files(work_dir):
+        last_train_step = 0
         for rec in load_records(path):
             phase = 'train' if is_train_record(rec) else 'val'
             step = int(rec['step'])
+            if phase == 'train':
+                last_train_step = step
+            else:
+                step = max(step, last_train_step)
             for key, value in rec.items():
                 if key in BOOKKEEPING_KEYS or isinstance(value, bool) or \
                         not isinstance(value, (int, float)):

@@ -216,3 +216,16 @@ def test_model_predicts_probability_of_binary_tasks():
     for metric in (SaliencyMetric(), EdgeMetric()):
         m = _run(metric, [out.to_dict()])
         assert all(0 <= v <= 100 for v in m.values())
+
+
+@pytest.mark.parametrize('radius', [0.0, 1.0, 1.5, 2.9])
+def test_disk_max_at_equals_a_maximum_filter(radius):
+    from scipy import ndimage
+
+    from mtpsl.evaluation.metrics.edge import disk_max_at
+    rng = np.random.default_rng(int(radius * 10))
+    values = rng.integers(-1, 50, (13, 17))
+    where = rng.random((13, 17)) < 0.3
+    ref = ndimage.maximum_filter(values, footprint=disk(radius),
+                                 mode='constant', cval=-1)[where]
+    assert np.array_equal(disk_max_at(values, disk(radius), where), ref)

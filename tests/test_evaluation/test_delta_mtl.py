@@ -134,8 +134,6 @@ def test_documented_config_builds_as_the_runner_builds_it(tmp_path):
     assert evaluator.delta_mtl.references['depth'] == {'abs_err': 0.6079}
 
 
-@pytest.mark.xfail(reason='mtpsl/apis/config.py does not look types up in '
-                   'EVALUATOR yet', strict=False)
 def test_documented_config_passes_the_config_check(tmp_path):
     from mtpsl.apis.config import load_config
     path = tmp_path / 'eval_cfg.py'

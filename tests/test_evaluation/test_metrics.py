@@ -8,6 +8,7 @@ import torch
 import mtpsl  # noqa: F401
 from mtpsl.evaluation import (DepthMetric, NormalMetric, SemSegMetric,
                               format_metrics_table)
+from mtpsl.evaluation.metrics.base import NO_GT
 from mtpsl.structures import MultiTaskDataSample
 
 
@@ -294,7 +295,7 @@ def test_semseg_prediction_out_of_range_is_an_error():
 
 def test_image_flagged_unlabelled_is_skipped_but_keeps_its_place():
     """PASCAL human parts: an image without people has no GT and the flag
-    False; it adds a None entry (the gather interleaves by position)."""
+    False; it adds a NO_GT entry (the gather interleaves by position)."""
     def sample(gt, flag=True):
         s = MultiTaskDataSample(metainfo=dict(
             img_path='a.jpg', label_flags=dict(human_parts=flag)))
@@ -305,13 +306,13 @@ def test_image_flagged_unlabelled_is_skipped_but_keeps_its_place():
     gt = torch.tensor([[[0, 1], [2, 0]]])
     metric = SemSegMetric(task='human_parts', num_classes=3)
     metric.process(None, [sample(gt), sample(None, flag=False)])
-    assert len(metric.results) == 2 and metric.results[1] is None
+    assert len(metric.results) == 2 and metric.results[1] == NO_GT
     ref = SemSegMetric(task='human_parts', num_classes=3)
     ref.process(None, [sample(gt)])
     assert metric.compute_metrics(metric.results) == \
         ref.compute_metrics(ref.results)
     with pytest.raises(ValueError, match='no image'):
-        metric.compute_metrics([None])
+        metric.compute_metrics([NO_GT])
     # a GT missing without the flag saying so is an error
     with pytest.raises(KeyError, match='no GT'):
         metric.process(None, [sample(None, flag=True)])

@@ -27,7 +27,7 @@ def _samples():
     out = []
     for i in range(NUM_IMAGES):
         h, w = 10 + i, 12
-        # image 2 has no people: no human-parts GT, and a None result
+        # image 2 has no people: no human-parts GT, a NO_GT result
         s = MultiTaskDataSample(metainfo=dict(
             img_path=f'{i}.npy', label_flags=dict(human_parts=i != 2)))
         for task, c in (('sem_seg', 4), ('human_parts', 3)):

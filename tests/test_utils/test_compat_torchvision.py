@@ -66,7 +66,8 @@ def test_import_fails_without_the_workaround():
 @needs_broken_torchvision
 def test_segment_anything_and_batched_nms_work_with_it():
     code = '\n'.join([
-        'import mtpsl, torch',
+        'import importlib.util, mtpsl, torch',
+        "assert importlib.util.find_spec('torchvision')",  # a probe first
         'import segment_anything',
         'from torchvision.ops import batched_nms, nms',
         f'b = torch.tensor({BOXES}, dtype=torch.float32)',

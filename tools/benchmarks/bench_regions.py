@@ -138,8 +138,12 @@ def draw_figures(out_dir: str, sam_points: int) -> None:
             for name, cfg in sources.items()}
         if sam_points:
             from mtpsl.regions.sam import SamRegionMapper, build_sam
+            # Random weights: no mask passes SAM's default quality filters,
+            # so they are off here. The picture shows the code path only.
             mapper = SamRegionMapper(build_sam('vit_b', random_weights=True),
-                                     points_per_side=sam_points)
+                                     points_per_side=sam_points,
+                                     pred_iou_thresh=0.0,
+                                     stability_score_thresh=0.0)
             maps['sam_random_weights'] = [mapper(im) for im in images]
     os.makedirs(out_dir, exist_ok=True)
     for name, ids in maps.items():

@@ -10,6 +10,7 @@ import numpy as np
 from mmengine.hooks import Hook
 
 from mtpsl.registry import HOOKS
+from mtpsl.structures import TASK_SPECS
 
 
 @HOOKS.register_module()
@@ -40,7 +41,8 @@ class MultiTaskVisualizationHook(Hook):
             image = inputs.detach().cpu().float().numpy().transpose(1, 2, 0)
             if image.max() > 1.0:
                 image = image / 255.0
-            tasks = [k[5:] for k in sample.keys() if k.startswith('pred_')]
+            tasks = [k[5:] for k in sample.keys()
+                     if k.startswith('pred_') and k[5:] in TASK_SPECS]
             picture = draw_prediction(
                 image, {t: sample.pred(t).cpu() for t in tasks},
                 {t: (sample.gt(t).cpu() if sample.gt(t) is not None

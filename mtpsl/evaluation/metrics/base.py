@@ -9,6 +9,11 @@ from mmengine.evaluator import BaseMetric
 
 Stats = Union[np.ndarray, Tuple[np.ndarray, ...]]
 
+# The result entry of an image without GT for the task. Not None: MMEngine's
+# gather drops None entries, which would shift the positions by which it
+# trims the sampler's padding.
+NO_GT = 'no-gt'
+
 
 def _field(sample: Any, key: str) -> Optional[torch.Tensor]:
     """``sample[key]`` as a tensor, for data samples and their dict form."""
@@ -74,11 +79,11 @@ class TaskMetric(BaseMetric):
         return out
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
-        """Append one statistics vector per image (None for an image without
-        GT for the task: every image must add one entry, as MMEngine's
+        """Append one statistics vector per image (``NO_GT`` for an image
+        without GT for the task: every image must add one entry, as MMEngine's
         gather interleaves the processes' results by position)."""
         for pair in self.pairs(data_samples):
-            self.results.append(None if pair is None else
+            self.results.append(NO_GT if pair is None else
                                 self.image_stats(*pair))
 
     def image_stats(self, pred: torch.Tensor, gt: torch.Tensor) -> Stats:
@@ -88,7 +93,7 @@ class TaskMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         """Metrics from the summed statistics."""
-        results = [r for r in results if r is not None]
+        results = [r for r in results if not isinstance(r, str)]
         if not results:
             raise ValueError(f'{type(self).__name__}({self.task}): no image '
                              'was evaluated')

@@ -7,7 +7,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .base import TaskMetric, _field, _meta
+from .base import NO_GT, TaskMetric, _field, _meta
 
 
 def probability_bins(prob: torch.Tensor, num_thresholds: int) -> torch.Tensor:
@@ -83,7 +83,7 @@ class BinaryMapMetric(TaskMetric):
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Append one statistics vector per image."""
         for triple in self.triples(data_samples):
-            self.results.append(None if triple is None else
+            self.results.append(NO_GT if triple is None else
                                 self.binary_stats(*triple))
 
     def binary_stats(self, prob: torch.Tensor, pred: torch.Tensor,
