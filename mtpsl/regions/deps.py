@@ -1,4 +1,4 @@
-"""Optional packages of the region sources, with a one-line error when missing."""
+"""Optional packages of the region sources: a one-line error if missing."""
 from __future__ import annotations
 
 import importlib
@@ -19,7 +19,8 @@ class MissingPackageError(ImportError):
 
 
 def import_optional(module: str, purpose: str) -> ModuleType:
-    """Import ``module``; if it (or a package it needs) is missing, say what to install."""
+    """Import ``module``; if it or a package it needs is missing, say what
+    to install, in one line."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as e:

@@ -20,8 +20,9 @@ REGION_SUFFIXES = ('.npy', '.png')
 def _check_suffix(path: str) -> str:
     suffix = osp.splitext(path)[1].lower()
     if suffix not in REGION_SUFFIXES:
-        raise ValueError(f'{path}: region maps are {" or ".join(REGION_SUFFIXES)}'
-                         f' files, not {suffix or "(no suffix)"!r}')
+        raise ValueError(f'{path}: region maps are '
+                         f'{" or ".join(REGION_SUFFIXES)} files, not '
+                         f'{suffix or "(no suffix)"!r}')
     return suffix
 
 
@@ -63,7 +64,7 @@ def write_region_map(path: str, ids: np.ndarray) -> None:
 
 
 def read_region_map(path: str) -> np.ndarray:
-    """An H x W int64 region map from ``.npy`` or ``.png``; errors name the file."""
+    """An H x W int64 region map (``.npy`` / ``.png``); errors name the file."""
     suffix = _check_suffix(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'region map not found: {path}')
@@ -80,7 +81,8 @@ def read_region_map(path: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim != 2:
-        raise ValueError(f'{path}: a region map is H x W, got shape {arr.shape}')
+        raise ValueError(f'{path}: a region map is H x W, got shape '
+                         f'{arr.shape}')
     if not np.issubdtype(arr.dtype, np.integer):
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise ValueError(f'{path}: region ids must be integers')
@@ -91,7 +93,7 @@ def read_region_map(path: str) -> np.ndarray:
 
 
 def read_image_rgb(path: str) -> np.ndarray:
-    """An image file (``.npy`` float in [0, 1] or uint8, or jpg/png) as uint8 RGB."""
+    """An image (``.npy`` float in [0, 1] or uint8, jpg, png) as uint8 RGB."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'image not found: {path}')
     if path.lower().endswith('.npy'):
@@ -105,5 +107,6 @@ def read_image_rgb(path: str) -> np.ndarray:
             raise ValueError(f'corrupt or unreadable image file {path}')
         img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     if img.ndim != 3 or img.shape[-1] != 3:
-        raise ValueError(f'{path}: expected an H x W x 3 image, got {img.shape}')
+        raise ValueError(f'{path}: expected an H x W x 3 image, got '
+                         f'{img.shape}')
     return np.ascontiguousarray(img)

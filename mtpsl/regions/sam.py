@@ -31,7 +31,7 @@ GENERATOR_DEFAULTS: Dict[str, Any] = dict(
 
 
 def import_segment_anything():
-    """The ``segment_anything`` module, or a one-line error saying what to install."""
+    """``segment_anything``, or a one-line error saying what to install."""
     return import_optional('segment_anything', 'SAM region maps')
 
 
@@ -39,8 +39,9 @@ def load_sam_checkpoint(path: str, model_type: str) -> Dict[str, torch.Tensor]:
     """The state dict of a SAM checkpoint, checked against ``model_type``."""
     if not osp.isfile(path):
         raise FileNotFoundError(
-            f'SAM checkpoint not found: {path} (download sam_{model_type}_*.pth '
-            'from the segment-anything release and pass its path)')
+            f'SAM checkpoint not found: {path} (download '
+            f'sam_{model_type}_*.pth of the segment-anything release and '
+            'pass its path)')
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # pickle, zip and torch errors alike
@@ -73,8 +74,9 @@ def build_sam(model_type: str, checkpoint: Optional[str] = None,
     """
     sa = import_segment_anything()
     if model_type not in sa.sam_model_registry:
+        known = sorted(k for k in sa.sam_model_registry if k != 'default')
         raise ValueError(f'unknown SAM model type {model_type!r}; choose one '
-                         f'of {sorted(k for k in sa.sam_model_registry if k != "default")}')
+                         f'of {known}')
     if checkpoint is None and not random_weights:
         raise ValueError('a SAM checkpoint is needed (--checkpoint PATH); '
                          '--random-weights only exercises the code path')

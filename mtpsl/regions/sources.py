@@ -21,7 +21,7 @@ RegionMap = Tuple[np.ndarray, str]
 
 
 def sibling_folder(img_path: str, folder: str) -> str:
-    """``.../<split>/<folder>`` for an image ``.../<split>/<image folder>/x``."""
+    """``.../<split>/<folder>`` for an image ``.../<split>/<images>/x``."""
     return osp.join(osp.dirname(osp.dirname(osp.abspath(img_path))), folder)
 
 
@@ -44,7 +44,7 @@ class SamRegions(RegionSource):
 
     The map of image ``img_id`` is ``<root>/<img_id>.npy`` (or ``.png``); with
     no ``root``, ``<folder>`` beside the folder holding the image (the tool's
-    default output, e.g. ``ROOT/train/sam/3.npy`` for ``ROOT/train/image/3.npy``).
+    default output: ``ROOT/train/sam/3.npy`` for ``ROOT/train/image/3.npy``).
 
     Args:
         root: folder of the maps; None = ``folder`` beside the images.
@@ -78,7 +78,7 @@ class SamRegions(RegionSource):
 
 
 def grid_ids(hw: Tuple[int, int], grid: Tuple[int, int]) -> np.ndarray:
-    """Ids 1..rows*cols of a rows x cols grid over an H x W map (raster order)."""
+    """Ids 1..rows*cols (raster order) of a rows x cols grid over H x W."""
     (h, w), (rows, cols) = hw, grid
     if rows > h or cols > w:
         raise ValueError(f'a {rows}x{cols} grid does not fit a {h}x{w} image')

@@ -35,7 +35,8 @@ def compute_superpixels(img: np.ndarray, method: str = 'slic',
     if method not in METHOD_DEFAULTS:
         raise ValueError(f'superpixels: method must be one of '
                          f'{sorted(METHOD_DEFAULTS)}, got {method!r}')
-    segmentation = import_optional('skimage.segmentation', 'superpixel regions')
+    segmentation = import_optional('skimage.segmentation',
+                                   'superpixel regions')
     rgb = _as_float_rgb(img)
     params = dict(METHOD_DEFAULTS[method], **params)
     if method == 'slic':

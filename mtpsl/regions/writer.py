@@ -23,7 +23,8 @@ Item = Tuple[str, str]  # (img_id, img_path)
 
 
 def parse_shard(shard: Optional[str], env=os.environ) -> Tuple[int, int]:
-    """``(index, count)`` from ``'i/n'``, else torchrun's RANK/WORLD_SIZE, else (0, 1)."""
+    """``(index, count)`` from ``'i/n'``, else from torchrun's RANK and
+    WORLD_SIZE, else ``(0, 1)``."""
     if shard is not None:
         try:
             i, n = (int(v) for v in shard.split('/'))
@@ -38,7 +39,7 @@ def parse_shard(shard: Optional[str], env=os.environ) -> Tuple[int, int]:
 
 
 def shard_items(items: Sequence[Item], index: int, count: int) -> List[Item]:
-    """Every ``count``-th item from ``index``: shards are disjoint and cover all."""
+    """Every ``count``-th item from ``index``: disjoint shards covering all."""
     return list(items[index::count])
 
 

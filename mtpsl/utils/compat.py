@@ -248,7 +248,7 @@ def nms_reference(dets: torch.Tensor, scores: torch.Tensor,
 
 
 def _quantized_nms_unavailable(*args: Any) -> torch.Tensor:
-    raise RuntimeError('quantized NMS needs torchvision\'s compiled ops, which '
+    raise RuntimeError("quantized NMS needs torchvision's compiled ops, which "
                        'cannot load here (a CUDA torchvision on a CPU torch?)')
 
 

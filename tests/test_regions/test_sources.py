@@ -3,6 +3,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+import torch
 
 from mtpsl.datasets.procedural import load_sample
 from mtpsl.regions import (PatchRegions, SamRegions, compute_superpixels,
@@ -131,3 +132,37 @@ def test_region_ids_stay_aligned_through_augmentation(tiny_procedural_root):
     np.testing.assert_array_equal(results['region_ids'],
                                   original[rows, cols])
     assert results['flip'] and results['zoom_scale'] == 1.5
+
+
+def test_dataset_packs_region_ids(tiny_procedural_root):
+    from mtpsl.registry import DATASETS
+    ds = DATASETS.build(dict(
+        type='NYUv2Dataset', data_root=tiny_procedural_root, split='train',
+        tasks=('sem_seg',), pipeline=[
+            dict(type='LoadMultiTaskNpy'),
+            dict(type='LoadRegionMap', source=dict(type='patches',
+                                                   grid=(2, 3))),
+            dict(type='RandomFlip', prob=1.0),
+            dict(type='PackMultiTaskInputs')]))
+    ids = ds[0]['data_samples'].region_ids.data
+    assert ids.shape == (1, 32, 48) and ids.dtype == torch.int64
+    assert ids[0, 0, 0] == 3 and ids[0, -1, -1] == 4  # mirrored grid
+
+
+def test_missing_package_is_one_line_naming_the_install(monkeypatch):
+    from mtpsl.regions import deps
+
+    def missing(module):
+        top = module.split('.')[0]
+        raise ModuleNotFoundError(f'No module named {top!r}', name=top)
+
+    monkeypatch.setattr(deps.importlib, 'import_module', missing)
+    with pytest.raises(deps.MissingPackageError) as err:
+        compute_superpixels(np.zeros((4, 4, 3)))
+    msg = str(err.value)
+    assert len(msg.splitlines()) == 1
+    assert "'skimage'" in msg and "pip install 'scikit-image" in msg
+    from mtpsl.regions.sam import import_segment_anything
+    with pytest.raises(deps.MissingPackageError,
+                       match="pip install 'segment-anything==1.0'"):
+        import_segment_anything()

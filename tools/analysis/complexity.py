@@ -216,9 +216,9 @@ def train_child(args) -> dict:
     rss_before = _rss_mib()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    times = []
+    times, cpu_times = [], []
     for _ in range(args.warmup + args.steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         losses = model(**data, mode='loss')
         loss, _ = model.parse_losses(losses)
         opt.zero_grad()
@@ -227,7 +227,11 @@ def train_child(args) -> dict:
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
-    out = dict(times=times[args.warmup:], rss_before_mib=rss_before,
+        # CPU seconds of all threads: less sensitive than wall time to
+        # other jobs on a shared machine
+        cpu_times.append(time.process_time() - c)
+    out = dict(times=times[args.warmup:], cpu_times=cpu_times[args.warmup:],
+               rss_before_mib=rss_before,
                peak_rss_mib=resource.getrusage(
                    resource.RUSAGE_SELF).ru_maxrss / 1024)
     if cuda:
@@ -317,7 +321,9 @@ def main(argv=None):
             mem = (f'{train["peak_rss_mib"] / 1024:.2f} GiB peak RSS '
                    f'(+{grown / 1024:.2f} GiB in training)')
         header += f' train memory (batch {args.batch}) | step time |'
-        row += f' {mem} | {med:.2f} s (median of {len(train["times"])}) |'
+        cpu = statistics.median(train['cpu_times'])
+        row += (f' {mem} | {med:.2f} s (median of {len(train["times"])}; '
+                f'{cpu:.1f} CPU s) |')
     print()
     print(header)
     print('|' + '---|' * header.count(' | ') + '---|')

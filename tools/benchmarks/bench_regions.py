@@ -16,8 +16,9 @@ On a procedural dataset (nyuv2 size, generated in a temporary folder):
   flip, photometric, pack) with and without LoadRegionMap(sam), the two
   interleaved in ``--rounds`` rounds over the same images; medians.
 Prints a table; the overhead target is under 5 % of data time.
-``--figures DIR`` instead draws, per source, three procedural images with
-their region boundaries (``DIR/regions_<source>.png``; docs/regions.md).
+``--figures DIR [--sam-points 8] [--sam-checkpoint PATH]`` instead draws,
+per source, three procedural images with their region boundaries and ids
+(``DIR/regions_<source>.png``, used by docs/regions.md).
 """
 from __future__ import annotations
 
@@ -112,19 +113,21 @@ def bench_pipeline(root: str, n: int, rounds: int) -> dict:
                 overhead=100.0 * (regions - base) / base)
 
 
-def draw_figures(out_dir: str, sam_points: int) -> None:
+def draw_figures(out_dir: str, sam_points: int, checkpoint: str = None,
+                 model_type: str = 'vit_b') -> None:
     """One PNG per source: region boundaries over three procedural images."""
     import cv2
 
+    from mtpsl.regions import num_regions
     from mtpsl.visualization.colorize import (colorize_ids, draw_boundaries,
                                               make_grid)
     h, w, n = 144, 192, 3
-    sources = dict(
-        oracle=dict(type='oracle'),
-        superpixels=dict(type='superpixels', n_segments=100),
-        felzenszwalb=dict(type='superpixels', method='felzenszwalb',
-                          scale=100, min_size=30),
-        patches=dict(type='patches', grid=(4, 4)))
+    sources = {  # file name: (title, config)
+        'oracle': ('oracle', dict(type='oracle')),
+        'superpixels_slic': ('SLIC', dict(type='superpixels', n_segments=100)),
+        'superpixels_felzenszwalb': ('Felzenszwalb', dict(
+            type='superpixels', method='felzenszwalb', scale=100, min_size=30)),
+        'patches': ('patches 4x4', dict(type='patches', grid=(4, 4)))}
     with tempfile.TemporaryDirectory() as tmp:
         root = str(Path(tmp, 'data'))
         generate_dataset(root, height=h, width=w, num_train=n, num_test=0,
@@ -132,26 +135,27 @@ def draw_figures(out_dir: str, sam_points: int) -> None:
         paths = [str(Path(root, 'train', 'image', f'{i}.npy'))
                  for i in range(n)]
         images = [read_image_rgb(p) for p in paths]
-        maps = {name: [REGION_SOURCES.build(cfg)(dict(
+        maps = {name: (title, [REGION_SOURCES.build(cfg)(dict(
             img=im, img_path=p, img_id=str(i)))[0]
-            for i, (im, p) in enumerate(zip(images, paths))]
-            for name, cfg in sources.items()}
+            for i, (im, p) in enumerate(zip(images, paths))])
+            for name, (title, cfg) in sources.items()}
         if sam_points:
             from mtpsl.regions.sam import SamRegionMapper, build_sam
-            # Random weights: no mask passes SAM's default quality filters,
-            # so they are off here. The picture shows the code path only.
-            mapper = SamRegionMapper(build_sam('vit_b', random_weights=True),
-                                     points_per_side=sam_points,
-                                     pred_iou_thresh=0.0,
-                                     stability_score_thresh=0.0)
-            maps['sam_random_weights'] = [mapper(im) for im in images]
+            model = build_sam(model_type, checkpoint, checkpoint is None)
+            # Random weights pass none of SAM's default quality filters, so
+            # they are off then: the picture shows the code path only.
+            loose = {} if checkpoint else dict(pred_iou_thresh=0.0,
+                                               stability_score_thresh=0.0)
+            mapper = SamRegionMapper(model, points_per_side=sam_points, **loose)
+            title = 'SAM' if checkpoint else 'SAM random weights'
+            maps['sam'] = (title, [mapper(im) for im in images])
     os.makedirs(out_dir, exist_ok=True)
-    for name, ids in maps.items():
+    for name, (title, ids) in maps.items():
         grid = make_grid([[draw_boundaries(im, m, (255, 255, 0))
                            for im, m in zip(images, ids)],
                           [colorize_ids(m) for m in ids]],
-                         titles=[f'{name}: {int(m.max())} regions'
-                                 for m in ids], min_cell_width=w)
+                         titles=[f'{title}: {num_regions(m)}' for m in ids],
+                         min_cell_width=w)
         path = os.path.join(out_dir, f'regions_{name}.png')
         cv2.imwrite(path, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR),
                     [cv2.IMWRITE_PNG_COMPRESSION, 9])
@@ -167,9 +171,13 @@ def main(argv=None) -> int:
     p.add_argument('--no-sam', action='store_true')
     p.add_argument('--figures', default=None,
                    help='draw docs figures into this folder and stop')
+    p.add_argument('--sam-checkpoint', default=None,
+                   help='figures: a real SAM checkpoint (default: random)')
+    p.add_argument('--sam-model-type', default='vit_b')
     args = p.parse_args(argv)
     if args.figures:
-        draw_figures(args.figures, 0 if args.no_sam else args.sam_points)
+        draw_figures(args.figures, 0 if args.no_sam else args.sam_points,
+                     args.sam_checkpoint, args.sam_model_type)
         return 0
     load = os.getloadavg()
     print(f'load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} '

@@ -50,4 +50,5 @@ class LoadRegionMap(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(source={self.source!r}, key={self.key!r})'
+        return (f'{type(self).__name__}(source={self.source!r}, '
+                f'key={self.key!r})')
