@@ -14,6 +14,17 @@ DEMO_CONFIG = osp.join(
     'mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py')
 
 
+@pytest.fixture(scope='session', autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on 2 shared cores a second thread makes
+    HRNet-sized steps 10-100x slower whenever another process runs."""
+    import torch
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope='session')
 def tiny_procedural_root(tmp_path_factory):
     """A 32x48 procedural dataset: 16 train (12 + 4 carved val), 4 test."""

@@ -15,16 +15,6 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on tiny inputs a second one only adds
-    synchronisation, which costs seconds per HRNet step on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_configs_found():
     assert len(CONFIGS) >= 5, CONFIGS
 

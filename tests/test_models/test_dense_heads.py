@@ -19,16 +19,6 @@ HRNET18_EXTRA = dict(
 NUM_CLASSES = 5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny inputs through ~300 small convs: a second OpenMP thread only
-    adds synchronisation, which costs seconds on a shared, busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _heads(make):
     """sem_seg / depth / normal heads from ``make(**task kwargs)``."""
     return dict(

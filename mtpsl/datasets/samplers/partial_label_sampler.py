@@ -34,7 +34,7 @@ and the last global batch is split evenly between ranks.
 from __future__ import annotations
 
 import math
-from typing import Dict, Iterator, List, Optional, Sequence, Sized
+from typing import Dict, Iterator, List, Optional, Sized
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed

@@ -16,8 +16,29 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mtpsl.registry import MODELS
+from mtpsl.structures import task_spec
 
-from .task_head import activate, task_out_channels
+
+def task_out_channels(task: str, num_classes: Optional[int]) -> int:
+    """Output channels of a head for ``task``."""
+    spec = task_spec(task)
+    if spec.kind == 'label':
+        if not num_classes or num_classes < 2:
+            raise ValueError(f'head for {task!r} needs num_classes >= 2, got '
+                             f'{num_classes}')
+        return num_classes
+    return spec.channels
+
+
+def activate(task: str, raw: torch.Tensor) -> torch.Tensor:
+    """Map raw head output to the task's prediction space.
+
+    Normals are L2-normalised (the MTPSL line); labels stay logits; depth
+    stays linear.
+    """
+    if task == 'normal':
+        return F.normalize(raw, p=2, dim=1)
+    return raw
 
 
 def conv_norm_act(in_channels: int, out_channels: int, kernel_size: int = 3,
