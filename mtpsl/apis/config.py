@@ -113,8 +113,12 @@ def _check_type(typ: str, node: dict, reg_name: str, path: List[str],
         return
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
+    # The optimiser-wrapper constructor pops these before building the
+    # wrapper (mmengine build_optim_wrapper).
+    consumed = ({'paramwise_cfg', 'constructor'} if path == ['optim_wrapper']
+                else set())
     for key in node:
-        if key != 'type' and key not in params:
+        if key != 'type' and key not in params and key not in consumed:
             raise ConfigError(
                 f'{cfg_file}: {typ} does not take the key {key!r} (at '
                 f'{_dotted(path + [key])}); it takes: '

@@ -6,3 +6,4 @@ from .losses import *  # noqa: F401,F403
 from .multitask_model import MultiTaskModel
 
 __all__ = ['MultiTaskDataPreprocessor', 'MultiTaskModel']
+from .methods import *  # noqa: F401,F403,E402

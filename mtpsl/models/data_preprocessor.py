@@ -48,10 +48,27 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
         self.pad_value = pad_value
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Move to device, normalise, pad and stack; pad GT in the samples."""
+        """Move to device, normalise, pad and stack; pad GT in the samples.
+
+        A second view (``inputs_view2``, from ``PackTwoViewInputs``) is
+        batched the same way, and the GT of each sample's ``view2`` sample
+        padded to its size; the output then has ``inputs_view2`` too.
+        """
         data = self.cast_data(data)
-        inputs = data['inputs']
         samples = data.get('data_samples')
+        batch = self._stack(data['inputs'])
+        self._update_samples(samples, batch.shape[-2:], training)
+        out = dict(inputs=batch, data_samples=samples)
+        if data.get('inputs_view2') is not None:
+            out['inputs_view2'] = self._stack(data['inputs_view2'])
+            self._update_samples(
+                [s.get('view2') for s in samples or ()
+                 if s.get('view2') is not None],
+                out['inputs_view2'].shape[-2:], training)
+        return out
+
+    def _stack(self, inputs) -> torch.Tensor:
+        """Normalise, pad to a common multiple of ``size_divisor``, stack."""
         if isinstance(inputs, torch.Tensor) and inputs.dim() == 3:
             inputs = [inputs]
         inputs = [img.float() for img in inputs]
@@ -61,17 +78,20 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
         w = max(img.shape[-1] for img in inputs)
         d = self.size_divisor
         h, w = math.ceil(h / d) * d, math.ceil(w / d) * d
-        batch = torch.stack([
+        return torch.stack([
             F.pad(img, (0, w - img.shape[-1], 0, h - img.shape[-2]),
                   value=self.pad_value) for img in inputs])
-        if samples is not None:
-            for sample in samples:
-                sample.set_metainfo(dict(batch_input_shape=(h, w)))
-                # Only the losses need batch-sized GT; metrics compare the
-                # unpadded GT with predictions cropped back to the image.
-                if training:
-                    self._pad_gt(sample, h, w)
-        return dict(inputs=batch, data_samples=samples)
+
+    def _update_samples(self, samples, size, training: bool) -> None:
+        if samples is None:
+            return
+        h, w = size
+        for sample in samples:
+            sample.set_metainfo(dict(batch_input_shape=(h, w)))
+            # Only the losses need batch-sized GT; metrics compare the
+            # unpadded GT with predictions cropped back to the image.
+            if training:
+                self._pad_gt(sample, h, w)
 
     # Extra per-pixel maps padded in training, with the value meaning "none".
     EXTRA_PAD_VALUES = {'region_ids': 0}

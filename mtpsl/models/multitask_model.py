@@ -5,6 +5,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, ModuleDict
 from mmengine.structures import PixelData
 
@@ -13,6 +14,7 @@ from mtpsl.structures import (TASK_NAMES, MultiTaskDataSample, check_tasks,
                               stack_targets, task_spec)
 
 from .heads.base_head import resize_pred
+from .methods.base import MethodBundle, ViewBundle
 
 
 @MODELS.register_module()
@@ -38,6 +40,10 @@ class MultiTaskModel(BaseModel):
             default: the last registered convolution of the neck, else of the
             backbone.
         data_preprocessor: normally ``MultiTaskDataPreprocessor``.
+        methods: configs of cross-task methods (docs/methods.md), built with
+            ``tasks`` as a default argument and kept in ``self.methods``
+            under their names. Their losses are added to the balanced task
+            losses in ``loss``; they never run in ``predict``/``_forward``.
     """
 
     def __init__(self, backbone: dict, heads: Mapping[str, dict],
@@ -45,6 +51,7 @@ class MultiTaskModel(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  neck: Optional[dict] = None,
                  shared_layer: Optional[str] = None,
+                 methods: Optional[Sequence[dict]] = None,
                  init_cfg=None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='MultiTaskDataPreprocessor')
@@ -73,14 +80,24 @@ class MultiTaskModel(BaseModel):
         balancer = dict(balancer or dict(type='FixedWeights'))
         self.balancer = MODELS.build(balancer,
                                      default_args=dict(tasks=self.tasks))
+        # Empty unless configured: a baseline's state dict has no methods.*
+        self.methods = ModuleDict()
+        for cfg in methods or ():
+            method = MODELS.build(cfg, default_args=dict(tasks=self.tasks))
+            if method.name in self.methods:
+                raise ValueError(f'MultiTaskModel.methods: two methods named '
+                                 f'{method.name!r}; give one a name=')
+            self.methods[method.name] = method
 
     # -- the three modes of BaseModel.forward --------------------------------
     def forward(self, inputs: torch.Tensor,
                 data_samples: Optional[List[MultiTaskDataSample]] = None,
-                mode: str = 'tensor'):
-        """Dispatch to ``loss`` / ``predict`` / ``_forward``."""
+                mode: str = 'tensor',
+                inputs_view2: Optional[torch.Tensor] = None):
+        """Dispatch to ``loss`` / ``predict`` / ``_forward``; a second
+        view (two-view pipelines) only reaches the methods in ``loss``."""
         if mode == 'loss':
-            return self.loss(inputs, data_samples)
+            return self.loss(inputs, data_samples, inputs_view2)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
@@ -99,12 +116,16 @@ class MultiTaskModel(BaseModel):
 
     def forward_tasks(self, inputs: torch.Tensor) -> Dict[str, dict]:
         """``{task: {'feat': task feature, 'pred': prediction}}``."""
-        feats = self.extract_feat(inputs)
+        return self.forward_heads(self.extract_feat(inputs),
+                                  inputs.shape[-2:])
+
+    def forward_heads(self, feats: Sequence[torch.Tensor], size
+                      ) -> Dict[str, dict]:
+        """Heads on shared features; predictions brought to ``size``."""
         out = {}
         for task, head in self.heads.items():
             feat, pred = head(feats)
-            out[task] = dict(feat=feat,
-                             pred=resize_pred(task, pred, inputs.shape[-2:]))
+            out[task] = dict(feat=feat, pred=resize_pred(task, pred, size))
         return out
 
     def _forward(self, inputs: torch.Tensor, data_samples=None
@@ -113,14 +134,19 @@ class MultiTaskModel(BaseModel):
         return {t: o['pred'] for t, o in self.forward_tasks(inputs).items()}
 
     def loss(self, inputs: torch.Tensor,
-             data_samples: List[MultiTaskDataSample]
+             data_samples: List[MultiTaskDataSample],
+             inputs_view2: Optional[torch.Tensor] = None
              ) -> Dict[str, torch.Tensor]:
-        """Balanced task losses ``<task>.loss_<name>`` on labelled pixels."""
-        outputs = self.forward_tasks(inputs)
-        task_losses, labelled = {}, {}
+        """Balanced task losses ``<task>.loss_<name>`` on labelled pixels,
+        plus the losses ``<method>.loss_<what>`` of the methods."""
+        feats = self.extract_feat(inputs)
+        outputs = self.forward_heads(feats, inputs.shape[-2:])
+        task_losses, labelled, targets, flag_cols = {}, {}, {}, []
         for task, head in self.heads.items():
             target, flags = stack_targets(data_samples, task,
                                           device=inputs.device)
+            targets[task] = target
+            flag_cols.append(flags)
             # "labelled" for the balancer: some pixel of the batch is
             # supervised (a flagged image may still be all invalid)
             invalid = task_spec(task).invalid
@@ -129,9 +155,47 @@ class MultiTaskModel(BaseModel):
             task_losses[task] = head.loss_by_pred(outputs[task]['pred'],
                                                   target)
         if getattr(self.balancer, 'needs_shared_params', False):
-            return self.balancer(task_losses, labelled,
-                                 shared_params=self.shared_params())
-        return self.balancer(task_losses, labelled)
+            losses = self.balancer(task_losses, labelled,
+                                   shared_params=self.shared_params())
+        else:
+            losses = self.balancer(task_losses, labelled)
+        if len(self.methods):
+            view1 = make_view_bundle(inputs, feats, outputs, targets,
+                                     torch.stack(flag_cols, dim=1),
+                                     data_samples)
+            losses = dict(losses)
+            losses.update(self.method_losses(view1, data_samples,
+                                             inputs_view2))
+        return losses
+
+    def method_losses(self, view1, data_samples, inputs_view2=None
+                      ) -> Dict[str, torch.Tensor]:
+        """Run every method on the bundle (docs/methods.md); the model
+        runs on the second view only if a method needs it."""
+        view2 = None
+        if inputs_view2 is not None and any(
+                m.needs_view2 for m in self.methods.values()):
+            samples2 = [s.view2 for s in data_samples]
+            feats2 = self.extract_feat(inputs_view2)
+            outputs2 = self.forward_heads(feats2, inputs_view2.shape[-2:])
+            stacked = {t: stack_targets(samples2, t,
+                                        device=inputs_view2.device)
+                       for t in self.tasks}
+            view2 = make_view_bundle(
+                inputs_view2, feats2, outputs2,
+                {t: v[0] for t, v in stacked.items()},
+                torch.stack([v[1] for v in stacked.values()], dim=1),
+                samples2)
+        hub = MessageHub.get_current_instance()
+        bundle = MethodBundle(
+            tasks=self.tasks, view1=view1, view2=view2,
+            view_params=[s.metainfo.get('view_params') for s in data_samples],
+            iter=int(hub.get_info('iter', 0) or 0),
+            data_samples=data_samples)
+        losses = {}
+        for method in self.methods.values():
+            losses.update(method(bundle))
+        return losses
 
     def shared_params(self) -> List[torch.nn.Parameter]:
         """Parameters of ``shared_layer`` (for gradient-based balancers)."""
@@ -198,3 +262,17 @@ class MultiTaskModel(BaseModel):
         if task_spec(task).kind == 'label':
             return pred.argmax(dim=0, keepdim=True)
         return pred
+
+
+def make_view_bundle(inputs, feats, outputs, targets, label_flags,
+                     data_samples):
+    """A :class:`~mtpsl.models.methods.ViewBundle` of what ``loss`` has."""
+    regions = [s.get('region_ids') for s in data_samples]
+    region_ids = (torch.stack([r.data for r in regions]).to(inputs.device)
+                  if regions and all(r is not None for r in regions)
+                  else None)
+    return ViewBundle(
+        inputs=inputs, shared_feats=tuple(feats),
+        task_feats={t: o['feat'] for t, o in outputs.items()},
+        preds={t: o['pred'] for t, o in outputs.items()},
+        targets=targets, label_flags=label_flags, region_ids=region_ids)

@@ -86,8 +86,9 @@ def read_region_map(path: str) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer):
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise ValueError(f'{path}: region ids must be integers')
+    signed = not np.issubdtype(arr.dtype, np.unsignedinteger)
     arr = arr.astype(np.int64)
-    if arr.size and arr.min() < 0:
+    if signed and arr.size and arr.min() < 0:
         raise ValueError(f'{path}: negative region id {arr.min()}')
     return arr
 

@@ -1,4 +1,6 @@
 from .label_regime_hook import SaveLabelRegimeHook
 from .visualization_hook import MultiTaskVisualizationHook
+from .loss_rampup_hook import LossRampUpHook
 
-__all__ = ['MultiTaskVisualizationHook', 'SaveLabelRegimeHook']
+__all__ = ['MultiTaskVisualizationHook', 'SaveLabelRegimeHook',
+           'LossRampUpHook']

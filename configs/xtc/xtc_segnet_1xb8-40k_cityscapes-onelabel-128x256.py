@@ -1,0 +1,32 @@
+# XTC (Li, Liu, Bilen, CVPR 2022) on Cityscapes (7 classes + depth), one
+# label per image. The published split (data/mtpsl_splits/cityscapes/
+# onelabel.pth, 1487 / 1488) is used with
+#     label_regime=dict(type='from_file', path=...)
+# the seeded draw below builds on any tree, including the tests' tiny one.
+_base_ = ['../baseline/mtl_segnet_1xb8-40k_cityscapes-full-128x256.py']
+
+# Two augmented views; view 1 is supervised as in the baseline, view 2 only
+# feeds the XTC term.
+view_pipeline = [
+    dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
+    dict(type='RandomFlip', prob=0.5),
+]
+train_pipeline = [
+    dict(type='LoadMultiTaskNpy', num_classes=dict(sem_seg=7)),
+    dict(type='TwoViewTransform', view_pipeline=view_pipeline),
+    dict(type='PackTwoViewInputs'),
+]
+# _delete_: the base's label_regime is None, which MMEngine will not merge
+# a dict into.
+train_dataloader = dict(dataset=dict(
+    pipeline=train_pipeline, label_regime=dict(_delete_=True, type='onelabel', seed=0)))
+
+model = dict(methods=[
+    dict(type='XTC', num_classes=dict(sem_seg=7), feat_channels=512,
+         mapper_widths=(64, 128, 256, 512, 512), loss_weight=2.0,
+         reg_weight=0.5, use_view2=True),
+])
+# Network Adam 1e-4, mapper 1e-3 (lr_mult on one Adam: see the NYUv2 config).
+optim_wrapper = dict(
+    optimizer=dict(type='Adam', lr=1e-4),
+    paramwise_cfg=dict(custom_keys={'methods.xtc': dict(lr_mult=10.0)}))

@@ -1,0 +1,112 @@
+"""The one interface every cross-task method plugs into (docs/methods.md).
+
+A cross-task method is a training-time loss over a :class:`MethodBundle`.
+It may own parameters (mappers, projectors, transfer nets), which live under
+``model.methods.<name>`` so a config can give them their own optimiser
+settings (``paramwise_cfg.custom_keys``) and an exported model can drop them
+(``tools/publish_model.py --drop-prefix methods.``). Methods never run in
+``predict`` or ``_forward``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+
+from mtpsl.registry import MODELS
+
+
+@dataclass
+class ViewBundle:
+    """What the model computed for one view of a batch.
+
+    Attributes:
+        inputs: B x 3 x H x W normalised, padded images.
+        shared_feats: the backbone (and neck) tuple the heads read.
+        task_feats: ``{task: B x C x h x w}`` decoder features.
+        preds: ``{task: B x C x H x W}`` activated predictions at input size.
+        targets: ``{task: B x C x H x W}`` GT, invalid value where unlabelled.
+        label_flags: B x T bool, columns in the order of ``tasks``.
+        region_ids: B x 1 x H x W region map or None.
+    """
+    inputs: torch.Tensor
+    shared_feats: Tuple[torch.Tensor, ...]
+    task_feats: Dict[str, torch.Tensor]
+    preds: Dict[str, torch.Tensor]
+    targets: Dict[str, torch.Tensor]
+    label_flags: torch.Tensor
+    region_ids: Optional[torch.Tensor] = None
+
+
+@dataclass
+class MethodBundle:
+    """Everything a cross-task method may read at one training step.
+
+    ``view1`` is the view the supervised losses use; ``view2`` is the second
+    augmented view (None unless the pipeline makes two views and a method
+    asked for it), ``view_params`` the per-image pair of view records
+    (``mtpsl.datasets.transforms.two_view``), ``iter`` the runner's
+    iteration (0 outside a runner).
+    """
+    tasks: Tuple[str, ...]
+    view1: ViewBundle
+    view2: Optional[ViewBundle] = None
+    view_params: Optional[Sequence[tuple]] = None
+    iter: int = 0
+    data_samples: Optional[Sequence] = field(default=None, repr=False)
+
+    def flags(self, task: str) -> torch.Tensor:
+        """B bool: which images of view 1 are labelled for ``task``."""
+        return self.view1.label_flags[:, self.tasks.index(task)]
+
+
+@MODELS.register_module()
+class BaseCrossTaskMethod(BaseModule):
+    """Base of the cross-task methods: ``forward(bundle) -> {key: loss}``.
+
+    Contract: ``loss(bundle)`` returns a dict whose keys are
+    ``'<name>.loss_<what>'`` (``<name>`` is :attr:`name`) and whose values
+    are scalar tensors already multiplied by their weights; log-only values
+    must not contain ``loss`` in their key. Subclasses set
+    ``needs_view2 = True`` to have the model run on the second view.
+
+    Args:
+        name: the key prefix and the attribute under ``model.methods``
+            (default: the class's ``default_name``).
+        loss_weight: multiplies every loss of the method; a
+            :class:`LossRampUpHook` may change it during training.
+    """
+    default_name = 'method'
+    needs_view2 = False
+
+    def __init__(self, name: Optional[str] = None, loss_weight: float = 1.0,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.name = name or self.default_name
+        if not self.name.isidentifier():
+            raise ValueError(f'{type(self).__name__}: name must be a Python '
+                             f'identifier, got {self.name!r}')
+        self.loss_weight = float(loss_weight)
+
+    def forward(self, bundle: MethodBundle) -> Dict[str, torch.Tensor]:
+        """Named losses of the method for this bundle."""
+        losses = self.loss(bundle)
+        for key in losses:
+            if not key.startswith(f'{self.name}.'):
+                raise KeyError(f'{type(self).__name__} returned {key!r}; '
+                               f'keys must start with {self.name!r}.')
+        return losses
+
+    def loss(self, bundle: MethodBundle) -> Dict[str, torch.Tensor]:
+        """Implemented by each method."""
+        raise NotImplementedError
+
+    def zero_loss(self) -> torch.Tensor:
+        """A zero that touches every parameter, so DDP sees them all used
+        on a step where the method has nothing to compare."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not params:
+            return torch.zeros(())
+        return sum(p.reshape(-1)[0] * 0.0 for p in params)

@@ -1,0 +1,185 @@
+"""XTC: cross-task consistency in a learned joint space.
+
+Li, Liu, Bilen, "Learning Multiple Dense Prediction Tasks from Partially
+Annotated Data", CVPR 2022. For an image where task ``s`` is labelled and
+``t`` is not, the pair-conditioned mapper maps the GT of ``s`` and the
+prediction of ``t``; the loss is (Eq. (3)-(4) of the paper, released
+weights)::
+
+    (1 - cos(m_s, m_t)) + 0.5 * ((1 - cos(m_s, f)) + (1 - cos(m_t, f)))
+
+with ``f`` the image's own shared feature, detached (it anchors the joint
+space so the mapper cannot collapse it to a constant).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mtpsl.registry import MODELS
+from mtpsl.structures import task_spec
+
+from .base import BaseCrossTaskMethod, MethodBundle, ViewBundle
+from .film_mapper import PairFiLMMapper
+
+
+def encode_target(task: str, gt: torch.Tensor,
+                  num_classes: Optional[int] = None) -> torch.Tensor:
+    """The mapper's input made from GT (B x C x H x W).
+
+    Labels: one-hot, ignored pixels all zero. Depth: divided by its
+    per-image max. Normals: (n + 1) / 2 where valid, zero where invalid.
+    """
+    spec = task_spec(task)
+    if spec.kind == 'label':
+        labels = gt[:, 0].long()
+        valid = (labels >= 0) & (labels < num_classes)
+        onehot = F.one_hot(labels.clamp(0, num_classes - 1), num_classes)
+        onehot = onehot.permute(0, 3, 1, 2).float()
+        return onehot * valid[:, None].float()
+    if task == 'depth':
+        peak = gt.flatten(1).amax(dim=1).clamp_min(1e-6)
+        return gt / peak[:, None, None, None]
+    if task == 'normal':
+        valid = (gt != 0).any(dim=1, keepdim=True).float()
+        return (gt + 1) / 2 * valid
+    raise NotImplementedError(f'XTC has no input encoding for task {task!r}')
+
+
+def encode_prediction(task: str, pred: torch.Tensor,
+                      tau: float = 1.0) -> torch.Tensor:
+    """The mapper's input made from a prediction (B x C x H x W).
+
+    Labels: hard Gumbel-softmax of the logits (one-hot forward, softmax
+    gradient: straight-through). Depth: divided by its per-image max.
+    Normals: (n + 1) / 2.
+    """
+    spec = task_spec(task)
+    if spec.kind == 'label':
+        return F.gumbel_softmax(pred, tau=tau, hard=True, dim=1)
+    if task == 'depth':
+        peak = pred.flatten(1).amax(dim=1).clamp_min(1e-6)
+        return pred / peak[:, None, None, None]
+    if task == 'normal':
+        return (pred + 1) / 2
+    raise NotImplementedError(f'XTC has no input encoding for task {task!r}')
+
+
+def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image ``1 - cos`` over channels, averaged over pixels: (B,)."""
+    if a.shape[-2:] != b.shape[-2:]:
+        b = F.interpolate(b, size=a.shape[-2:], mode='bilinear',
+                          align_corners=False)
+    return (1 - F.cosine_similarity(a, b, dim=1, eps=1e-8)).flatten(1).mean(1)
+
+
+def labelled_unlabelled_pairs(label_flags: torch.Tensor
+                              ) -> List[Tuple[int, int, torch.Tensor]]:
+    """``(s, t, images)`` for every ordered task pair: the images (long
+    indices) where ``s`` is labelled and ``t`` is not. Empty pairs are left
+    out; a fully labelled image appears in none."""
+    flags = label_flags.bool()
+    out = []
+    for s in range(flags.shape[1]):
+        for t in range(flags.shape[1]):
+            if s == t:
+                continue
+            images = torch.nonzero(flags[:, s] & ~flags[:, t]).flatten()
+            if images.numel():
+                out.append((s, t, images))
+    return out
+
+
+@MODELS.register_module()
+class XTC(BaseCrossTaskMethod):
+    """XTC's joint-space consistency on (labelled, unlabelled) task pairs.
+
+    Args:
+        tasks: the model's tasks (the model passes them).
+        num_classes: ``{task: classes}`` of the label tasks.
+        mapper_widths, mapper_convs_per_stage: the mapper's encoder; its
+            output has ``feat_channels`` channels.
+        feat_channels: channels of the image feature ``shared_feats[
+            feat_index]`` (the SegNet bottleneck: index 0).
+        feat_index: which shared feature is the image's own feature.
+        loss_weight: consistency weight (2.0 in the release).
+        reg_weight: weight of the pull towards the image feature (0.5).
+        gumbel_tau: temperature of the Gumbel-softmax.
+        use_view2: also apply the loss on the second augmented view, when
+            the batch has one (the model then runs on it).
+    """
+    default_name = 'xtc'
+
+    def __init__(self, tasks: Sequence[str], num_classes: Dict[str, int],
+                 feat_channels: int = 512, feat_index: int = 0,
+                 mapper_widths: Sequence[int] = (64, 128, 256, 512, 512),
+                 mapper_convs_per_stage: int = 2,
+                 loss_weight: float = 2.0, reg_weight: float = 0.5,
+                 gumbel_tau: float = 1.0, use_view2: bool = True,
+                 name: Optional[str] = None, init_cfg=None) -> None:
+        super().__init__(name=name, loss_weight=loss_weight,
+                         init_cfg=init_cfg)
+        self.tasks = tuple(tasks)
+        self.num_classes = dict(num_classes or {})
+        in_channels = {}
+        for task in self.tasks:
+            spec = task_spec(task)
+            if spec.kind == 'label' and task not in self.num_classes:
+                raise ValueError(f'XTC: num_classes has no entry for label '
+                                 f'task {task!r}')
+            in_channels[task] = (self.num_classes[task]
+                                 if spec.kind == 'label' else spec.channels)
+        self.mapper = PairFiLMMapper(in_channels, self.tasks, mapper_widths,
+                                     feat_channels, mapper_convs_per_stage)
+        self.feat_index = feat_index
+        self.reg_weight = float(reg_weight)
+        self.gumbel_tau = float(gumbel_tau)
+        self.use_view2 = bool(use_view2)
+        self.needs_view2 = self.use_view2
+
+    def view_terms(self, view: ViewBundle
+                   ) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+        """Per-pair consistency and regularisation terms of one view, each
+        of shape (number of (image, s, t) triples,); None when no pair."""
+        image_feat = view.shared_feats[self.feat_index].detach()
+        cons, regs = [], []
+        for s, t, images in labelled_unlabelled_pairs(view.label_flags):
+            src, tgt = self.tasks[s], self.tasks[t]
+            gt_map = encode_target(src, view.targets[src][images],
+                                   self.num_classes.get(src))
+            pred_map = encode_prediction(tgt, view.preds[tgt][images],
+                                         self.gumbel_tau)
+            pair_ids = torch.full((images.numel(),),
+                                  self.mapper.pair_index(src, tgt),
+                                  dtype=torch.long, device=images.device)
+            mapped_s, mapped_t = self.mapper(
+                [(gt_map.to(pred_map.dtype), src), (pred_map, tgt)],
+                pair_ids)
+            feat = image_feat[images]
+            cons.append(cosine_distance(mapped_s, mapped_t))
+            regs.append(cosine_distance(mapped_s, feat) +
+                        cosine_distance(mapped_t, feat))
+        if not cons:
+            return None
+        return torch.cat(cons), torch.cat(regs)
+
+    def loss(self, bundle: MethodBundle) -> Dict[str, torch.Tensor]:
+        """``xtc.loss_con`` and ``xtc.loss_reg``, means over all
+        (image, labelled s, unlabelled t) triples of the views."""
+        views = [bundle.view1]
+        if self.use_view2 and bundle.view2 is not None:
+            views.append(bundle.view2)
+        terms = [x for x in (self.view_terms(v) for v in views)
+                 if x is not None]
+        if not terms:
+            zero = self.zero_loss()
+            return {f'{self.name}.loss_con': zero,
+                    f'{self.name}.loss_reg': zero.clone()}
+        con = torch.cat([c for c, _ in terms]).mean()
+        reg = torch.cat([r for _, r in terms]).mean()
+        return {f'{self.name}.loss_con': self.loss_weight * con,
+                f'{self.name}.loss_reg':
+                    self.loss_weight * self.reg_weight * reg}
