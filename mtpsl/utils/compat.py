@@ -194,6 +194,8 @@ def _find_spec_past_guard(name: str) -> Any:
 
 def torchvision_ops_missing() -> bool:
     """Whether torchvision is installed but its compiled ops cannot load."""
+    if _torch_libraries:  # our fallback is registered: they could not
+        return True
     if _nms_op_exists():
         return False
     spec = _find_spec_past_guard('torchvision')

@@ -96,8 +96,10 @@ def test_config_builds_and_trains_one_step(path, tiny_procedural_root,
     batch = pseudo_collate([train[0], train[1]])
     data = model.data_preprocessor(batch, training=True)
     losses = model(**data, mode='loss')
-    # one '<task>.loss_<name>' entry (at least) per task of the model
-    assert {k.split('.loss_')[0] for k in losses} == set(model.tasks)
+    # one '<task>.loss_<name>' entry (at least) per task of the model, and
+    # '<method>.loss_<what>' entries for its cross-task methods
+    assert {k.split('.loss_')[0] for k in losses} == set(model.tasks) | set(
+        model.methods.keys())
     total = sum(losses.values())
     assert torch.isfinite(total)
     total.backward()

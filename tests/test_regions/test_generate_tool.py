@@ -109,11 +109,13 @@ def test_config_input_and_png_output(tiny_procedural_root, tmp_path,
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get('MTPSL_TEST_SAM_VIT_B'),
+                    reason='set MTPSL_TEST_SAM_VIT_B=1: 20-200 s on 2 cores')
 def test_real_vit_b_random_weights_one_image(tmp_path):
     """The released vit_b architecture (random weights) on one 32x48 image.
 
-    Slow whatever the image size, since SAM encodes at 1024 px: 20-90 s on 2
-    CPU cores (load-dependent); deselect with ``-m "not slow"``."""
+    Slow whatever the image size, since SAM encodes at 1024 px: 20-200 s on
+    2 shared CPU cores, so it runs only when asked for."""
     folder = tmp_path / 'images'
     folder.mkdir()
     np.save(folder / 'a.npy', np.random.default_rng(0).random(

@@ -148,7 +148,8 @@ class XTC(BaseCrossTaskMethod):
         cons, regs = [], []
         for s, t, images in labelled_unlabelled_pairs(view.label_flags):
             src, tgt = self.tasks[s], self.tasks[t]
-            gt_map = encode_target(src, view.targets[src][images],
+            # GT is a constant, whatever produced it (pseudo labels too)
+            gt_map = encode_target(src, view.targets[src][images].detach(),
                                    self.num_classes.get(src))
             pred_map = encode_prediction(tgt, view.preds[tgt][images],
                                          self.gumbel_tau)
