@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
-"$PY" tools/ensure_env.py
+"$PY" tools/ensure_env.py --sam
 exec "$PY" -m pytest "$@"

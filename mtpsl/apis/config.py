@@ -17,7 +17,7 @@ _KEY_REGISTRY = {
     'dataset': 'DATASETS', 'datasets': 'DATASETS',
     'pipeline': 'TRANSFORMS', 'transforms': 'TRANSFORMS',
     'sampler': 'DATA_SAMPLERS', 'batch_sampler': 'DATA_SAMPLERS',
-    'label_regime': 'LABEL_REGIMES',
+    'label_regime': 'LABEL_REGIMES', 'source': 'REGION_SOURCES',
     'val_evaluator': 'METRICS', 'test_evaluator': 'METRICS',
     'metrics': 'METRICS',
     'default_hooks': 'HOOKS', 'custom_hooks': 'HOOKS',

@@ -356,8 +356,3 @@ def install_torchvision_guard() -> bool:
         sys.meta_path.insert(0, _TorchvisionImportGuard())
     return True
 
-
-# Here rather than in ``mtpsl/__init__``'s list of calls: it must be in place
-# before anything imports torchvision (MMEngine's environment report), and
-# every entry point imports this module first (via ``import mtpsl``).
-install_torchvision_guard()
