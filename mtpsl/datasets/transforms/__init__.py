@@ -1,14 +1,15 @@
+from .depth_target import InverseDepth, inverse_depth
 from .formatting import PackMultiTaskInputs
 from .geometric import RandomFlip, RandomScaleCrop, Resize, warp_maps
 from .loading import LoadMultiTaskNpy, load_npy
+from .loading_pascal import LoadPascalContext
 from .photometric import PhotoMetricDistortion
+from .regions import LoadRegionMap
 from .two_view import (PackTwoViewInputs, TwoViewTransform, map_pixels,
                        relate_views, view_params)
 
-__all__ = ['LoadMultiTaskNpy', 'PackMultiTaskInputs', 'load_npy',
+__all__ = ['LoadMultiTaskNpy', 'LoadPascalContext', 'LoadRegionMap',
+           'PackMultiTaskInputs', 'load_npy', 'InverseDepth', 'inverse_depth',
            'RandomScaleCrop', 'Resize', 'RandomFlip', 'warp_maps',
            'PhotoMetricDistortion', 'TwoViewTransform', 'PackTwoViewInputs',
            'relate_views', 'map_pixels', 'view_params']
-from .depth_target import InverseDepth, inverse_depth  # noqa: E402
-from .loading_pascal import LoadPascalContext  # noqa: E402
-from .regions import LoadRegionMap  # noqa: E402
