@@ -9,16 +9,8 @@ _base_ = [
     '../_base_/datasets/nyuv2-288x384.py',
     '../_base_/schedules/adam-40k.py',
     '../_base_/default_runtime.py',
+    '../_base_/models/hrnet18.py',
 ]
-hrnet18_extra = dict(
-    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                num_blocks=(4, ), num_channels=(64, )),
-    stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                num_blocks=(4, 4), num_channels=(18, 36)),
-    stage3=dict(num_modules=4, num_branches=3, block='BASIC',
-                num_blocks=(4, 4, 4), num_channels=(18, 36, 72)),
-    stage4=dict(num_modules=3, num_branches=4, block='BASIC',
-                num_blocks=(4, 4, 4, 4), num_channels=(18, 36, 72, 144)))
 fpn_head = dict(type='SemanticFPNTaskHead', in_channels=256, channels=128,
                 feature_strides=(4, 8, 16, 32), in_index=(0, 1, 2, 3))
 model = dict(
@@ -27,7 +19,7 @@ model = dict(
     data_preprocessor=dict(type='MultiTaskDataPreprocessor', size_divisor=32,
                            mean=(0.485, 0.456, 0.406),
                            std=(0.229, 0.224, 0.225)),
-    backbone=dict(type='mmseg.HRNet', extra=hrnet18_extra, init_cfg=None),
+    backbone=dict(type='mmseg.HRNet', extra={{_base_.hrnet18_extra}}, init_cfg=None),
     neck=dict(type='mmseg.FPN', in_channels=[18, 36, 72, 144],
               out_channels=256, num_outs=4),
     heads=dict(

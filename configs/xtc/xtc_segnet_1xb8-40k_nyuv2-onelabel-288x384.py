@@ -20,7 +20,8 @@ train_pipeline = [
 # _delete_: the base's label_regime is None, which MMEngine will not merge
 # a dict into.
 train_dataloader = dict(dataset=dict(
-    pipeline=train_pipeline, label_regime=dict(_delete_=True, type='onelabel', seed=0)))
+    pipeline=train_pipeline,
+    label_regime=dict(_delete_=True, type='onelabel', seed=0)))
 
 model = dict(methods=[
     dict(type='XTC', num_classes=dict(sem_seg=13), feat_channels=512,

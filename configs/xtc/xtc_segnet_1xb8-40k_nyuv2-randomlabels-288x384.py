@@ -1,5 +1,6 @@
-# XTC (Li, Liu, Bilen, CVPR 2022) on NYUv2, random labels (1..K-1 tasks per image): the SegNet
-# baseline plus the joint-space consistency (configs/xtc/README.md).
+# XTC (Li, Liu, Bilen, CVPR 2022) on NYUv2, random labels (1..K-1 tasks per
+# image): the SegNet baseline plus the joint-space consistency
+# (configs/xtc/README.md).
 # The published split (data/mtpsl_splits/nyuv2/randomlabels.pth) is used with
 #     label_regime=dict(type='from_file', path=...)
 # the seeded draw below follows the same rule and builds on any
@@ -20,7 +21,8 @@ train_pipeline = [
 # _delete_: the base's label_regime is None, which MMEngine will not merge
 # a dict into.
 train_dataloader = dict(dataset=dict(
-    pipeline=train_pipeline, label_regime=dict(_delete_=True, type='randomlabels', seed=0)))
+    pipeline=train_pipeline,
+    label_regime=dict(_delete_=True, type='randomlabels', seed=0)))
 
 model = dict(methods=[
     dict(type='XTC', num_classes=dict(sem_seg=13), feat_channels=512,

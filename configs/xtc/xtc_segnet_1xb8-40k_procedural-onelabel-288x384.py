@@ -1,5 +1,6 @@
 # XTC (Li, Liu, Bilen, CVPR 2022) on the procedural dataset (288x384),
-# one label per image: the SegNet baseline plus the joint-space consistency.
+# one label per image: the SegNet baseline plus the joint-space
+# consistency.
 _base_ = ['../baseline/mtl_segnet_1xb8-40k_procedural-full-288x384.py']
 
 # Two augmented views (zoom + flip each); view 1 is supervised as in the
@@ -16,7 +17,8 @@ train_pipeline = [
 # _delete_: the base's label_regime is None, which MMEngine will not merge
 # a dict into.
 train_dataloader = dict(dataset=dict(
-    pipeline=train_pipeline, label_regime=dict(_delete_=True, type='onelabel', seed=0)))
+    pipeline=train_pipeline,
+    label_regime=dict(_delete_=True, type='onelabel', seed=0)))
 
 model = dict(methods=[
     dict(type='XTC', num_classes=dict(sem_seg=13), feat_channels=512,

@@ -194,8 +194,9 @@ def test_config_gives_mapper_its_learning_rate():
 
     from mtpsl.apis.config import load_config
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    cfg = load_config(osp.join(repo, 'configs', 'xtc',
-                               'xtc_segnet_1xb8-40k_nyuv2-onelabel-288x384.py'))
+    cfg = load_config(osp.join(
+        repo, 'configs', 'xtc',
+        'xtc_segnet_1xb8-40k_nyuv2-onelabel-288x384.py'))
     model = _build(_cfg([_xtc()]))
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     mapper = {id(p) for p in model.methods.parameters()}

@@ -40,12 +40,13 @@ def test_encode_depth_by_per_image_max():
     assert enc[0].flatten().tolist() == [0.5, 1.0]
     assert enc[1].flatten().tolist() == [0.0, 1.0]
     pred = torch.tensor([[[[1., 3.]]]])
-    assert encode_prediction('depth', pred).flatten().tolist() == pytest.approx(
-        [1 / 3, 1.0])
+    enc = encode_prediction('depth', pred)
+    assert enc.flatten().tolist() == pytest.approx([1 / 3, 1.0])
 
 
 def test_encode_normals_shifted_invalid_zero():
-    gt = torch.tensor([[[[1., 0.]], [[0., 0.]], [[0., 0.]]]])  # pixel 1 invalid
+    # pixel 1 is invalid (an all-zero normal)
+    gt = torch.tensor([[[[1., 0.]], [[0., 0.]], [[0., 0.]]]])
     enc = encode_target('normal', gt)
     assert enc[0, :, 0, 0].tolist() == [1.0, 0.5, 0.5]
     assert enc[0, :, 0, 1].tolist() == [0.0, 0.0, 0.0]

@@ -1,21 +1,18 @@
 """Decoder heads on mmseg encoders: shapes at the input size (odd sizes),
 the U-Net decoder's structure, ASPP's batch-of-one guard, the FPN neck."""
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 
 import mtpsl  # noqa: F401
 from mtpsl.registry import MODELS
 
-HRNET18_EXTRA = dict(
-    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                num_blocks=(4, ), num_channels=(64, )),
-    stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                num_blocks=(4, 4), num_channels=(18, 36)),
-    stage3=dict(num_modules=4, num_branches=3, block='BASIC',
-                num_blocks=(4, 4, 4), num_channels=(18, 36, 72)),
-    stage4=dict(num_modules=3, num_branches=4, block='BASIC',
-                num_blocks=(4, 4, 4, 4), num_channels=(18, 36, 72, 144)))
+HRNET18_EXTRA = Config.fromfile(osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    'configs', '_base_', 'models', 'hrnet18.py')).hrnet18_extra
 NUM_CLASSES = 5
 
 

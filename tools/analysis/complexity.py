@@ -23,20 +23,15 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.config import Config
 from torch.nn.modules.utils import _pair
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-HRNET_W18_EXTRA = dict(
-    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
-                num_blocks=(4, ), num_channels=(64, )),
-    stage2=dict(num_modules=1, num_branches=2, block='BASIC',
-                num_blocks=(4, 4), num_channels=(18, 36)),
-    stage3=dict(num_modules=4, num_branches=3, block='BASIC',
-                num_blocks=(4, 4, 4), num_channels=(18, 36, 72)),
-    stage4=dict(num_modules=3, num_branches=4, block='BASIC',
-                num_blocks=(4, 4, 4, 4), num_channels=(18, 36, 72, 144)))
+HRNET_W18_EXTRA = Config.fromfile(osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    'configs', '_base_', 'models', 'hrnet18.py')).hrnet18_extra
 
 
 def _register_hrnet_head():
