@@ -50,6 +50,10 @@ def test_resume_matches_uninterrupted_run(tiny_procedural_root, tmp_path):
     assert not osp.isfile(osp.join(wd, 'iter_6.pth'))
     _train(broken, 'broken_2', resume=True)
 
+    # the default hooks write the label regime of every training run
+    from mtpsl.datasets.regimes import load_regime
+    regime = load_regime(str(tmp_path / 'straight' / 'label_regime.json'))
+    assert regime.name == 'full' and regime.flags.all()
     a = _state(tmp_path / 'straight' / 'iter_6.pth')
     b = _state(tmp_path / 'broken' / 'iter_6.pth')
     assert a['meta']['iter'] == b['meta']['iter'] == 6

@@ -13,4 +13,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000,
                     max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # writes <work_dir>/label_regime.json: which tasks each image was
+    # labelled for, reusable with label_regime=dict(type='from_file', ...)
+    label_regime=dict(type='SaveLabelRegimeHook'))
