@@ -50,7 +50,7 @@ def main(argv=None):
             type='MultiTaskVisualizationHook', out_dir=args.show_dir,
             limit=args.show_limit)]
 
-    from mtpsl.engine import MTPSLRunner
+    from mtpsl.engine import MTPSLRunner, shutdown_distributed
     from mtpsl.evaluation import format_metrics_table
     runner = MTPSLRunner.from_cfg(cfg)
     metrics = runner.test()
@@ -60,6 +60,7 @@ def main(argv=None):
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with open(args.out, 'w') as f:
                 json.dump(metrics, f, indent=2)
+    shutdown_distributed()
     return metrics
 
 

@@ -48,9 +48,9 @@ def main(argv=None):
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
-    from mtpsl.engine import MTPSLRunner
-    runner = MTPSLRunner.from_cfg(cfg)
-    runner.train()
+    from mtpsl.engine import MTPSLRunner, shutdown_distributed
+    MTPSLRunner.from_cfg(cfg).train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

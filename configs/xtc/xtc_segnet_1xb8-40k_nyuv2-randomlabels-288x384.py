@@ -18,11 +18,9 @@ train_pipeline = [
     dict(type='TwoViewTransform', view_pipeline=view_pipeline),
     dict(type='PackTwoViewInputs'),
 ]
-# _delete_: the base's label_regime is None, which MMEngine will not merge
-# a dict into.
 train_dataloader = dict(dataset=dict(
     pipeline=train_pipeline,
-    label_regime=dict(_delete_=True, type='randomlabels', seed=0)))
+    label_regime=dict(type='randomlabels', seed=0)))
 
 model = dict(methods=[
     dict(type='XTC', num_classes=dict(sem_seg=13), feat_channels=512,

@@ -87,3 +87,18 @@ class MTPSLRunner(Runner):
                 'trust_load_from=True, resume it with --resume, or turn it '
                 'into a plain state dict with tools/publish_model.py. '
                 f'({e.__class__.__name__})') from None
+
+
+def shutdown_distributed() -> None:
+    """End a launched run cleanly: wait for every rank, then destroy the
+    process group.
+
+    Called after a successful run only. Without it, gloo's threads can
+    abort a finished rank at interpreter exit ("terminate called without
+    an active exception"); destroying the group while another rank is still
+    talking does the same, hence the barrier first.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -29,7 +29,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  index_file='splits/train.txt', num_classes=num_classes,
-                 tasks=tasks, label_regime=None, pipeline=train_pipeline))
+                 tasks=tasks, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,

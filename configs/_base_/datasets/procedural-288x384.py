@@ -28,7 +28,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  index_file='splits/train.txt', tasks=tasks,
-                 label_regime=None, pipeline=train_pipeline))
+                 pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=1,
