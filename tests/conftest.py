@@ -35,6 +35,15 @@ def tiny_procedural_root(tmp_path_factory):
     return str(root)
 
 
+def run_python(code: str, timeout: int = 300):
+    """Run ``python -c code`` from the repo root in a fresh interpreter."""
+    import os
+    import subprocess
+    env = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def free_port() -> int:
     """A TCP port on the loopback interface that is free right now."""
     with socket.socket() as s:

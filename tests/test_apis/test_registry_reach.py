@@ -5,18 +5,15 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO, tiny_train_config
+from conftest import REPO, run_python, tiny_train_config
 
 REGISTRIES = ('RUNNERS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
               'LABEL_REGIMES', 'MODELS', 'MODEL_WRAPPERS', 'METRICS',
               'VISUALIZERS')
 
 
-def _python(code, extra_path=''):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (REPO, extra_path) if p))
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=300)
+def _python(code):
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
 

@@ -1,22 +1,14 @@
 """Each workaround of mtpsl.utils.compat: the problem it answers is real
 (shown where present) and the workaround removes it."""
-import os
 import os.path as osp
 import pickle
-import subprocess
 import sys
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import run_python
 
 from mtpsl.utils import compat
-
-
-def _python(code):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    return subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 # -- mmcv-lite ----------------------------------------------------------------
@@ -26,7 +18,7 @@ needs_lite = pytest.mark.skipif(not compat.mmcv_ext_missing(),
 
 @needs_lite
 def test_mmseg_models_fail_without_stub():
-    out = _python('import mmseg.models')
+    out = run_python('import mmseg.models')
     assert out.returncode != 0
     assert "No module named 'mmcv._ext'" in out.stderr
 
@@ -63,7 +55,7 @@ def test_mmseg_backbones_and_heads_build_and_train_with_stub():
         'assert mmcv.ops.point_sample(torch.rand(1, 2, 4, 4),',
         '    torch.rand(1, 5, 2)).shape == (1, 2, 5)',
         'print("ok")'])
-    out = _python(code)
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith('ok')
 

@@ -1,12 +1,10 @@
 """torchvision whose compiled ops cannot load (the CUDA-only 0.28.0 wheel on
 a CPU torch): the failure without mtpsl's workaround, success with it."""
-import os
-import subprocess
 import sys
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import run_python
 
 from mtpsl.utils import compat
 
@@ -17,12 +15,6 @@ SCORES = [0.9, 0.8, 0.7, 0.9, 0.95, 0.99]
 # order), 3 dropped (IoU 1 with 0), 1 dropped (IoU 81/119 with 0), 2 dropped
 # (IoU 64/100 with 4).
 KEEP = [5, 4, 0]
-
-
-def _python(code):
-    env = dict(os.environ, PYTHONPATH=REPO)
-    return subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=180)
 
 
 def test_reference_nms_golden():
@@ -58,7 +50,7 @@ needs_broken_torchvision = pytest.mark.skipif(
 
 @needs_broken_torchvision
 def test_import_fails_without_the_workaround():
-    out = _python('import torchvision')
+    out = run_python('import torchvision')
     assert out.returncode != 0
     assert 'torchvision::nms' in out.stderr
 
@@ -77,7 +69,7 @@ def test_segment_anything_and_batched_nms_work_with_it():
         '.tolist())',
         'from mmengine.utils.dl_utils import collect_env',
         "print(collect_env()['TorchVision'])"])
-    out = _python(code)
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.strip().splitlines()
     assert lines[0] == str(KEEP)
