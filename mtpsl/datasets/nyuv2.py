@@ -48,18 +48,9 @@ def read_index_file(path: str) -> List[int]:
 class NYUv2Dataset(MultiTaskDataset):
     """Multi-task NYUv2-layout dataset with partial labels.
 
-    Args:
-        data_root: dataset root holding ``train/`` and ``val/``.
-        split: folder under the root (``'train'`` or ``'val'``).
-        index_file: optional file (relative to ``data_root``) listing the
-            indices of ``split`` to use, to carve a validation set.
-        tasks: tasks to load, in the model's order.
-        label_regime: config of a label regime (``mtpsl.datasets.regimes``)
-            deciding which tasks each training image is labelled for; None
-            means fully labelled. Not allowed with ``test_mode``: validation
-            and test data are always fully labelled.
-        extra_maps: ``{results key: folder}`` of extra per-pixel maps to
-            load (e.g. ``dict(region_ids='instance')``).
+    Arguments as :class:`MultiTaskDataset`; here ``data_root`` holds
+    ``train/`` and ``val/`` (the test split), ``split`` names one of them,
+    and ``index_file`` lists image indices (one integer per line).
     """
 
     METAINFO = dict(classes=NYU13_CLASSES)
