@@ -14,10 +14,11 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mtpsl.datasets.procedural.writer import MAP_KEYS, load_sample  # noqa: E402
 from mtpsl.visualization.colorize import (colorize_depth, colorize_ids, colorize_label,  # noqa: E402
                                           colorize_normal, make_grid, to_uint8_rgb)
 
-COLUMNS = ("image", "label", "depth", "normal", "instance", "edge", "saliency")
+COLUMNS = MAP_KEYS  # every map of the layout, in gallery order
 
 
 def picture(key: str, arr: np.ndarray, num_classes: int, vmax: float) -> np.ndarray:
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = [k for k in COLUMNS if (base / k).is_dir()]
     rows = []
     for i in indices:
-        maps = {k: np.load(base / k / f"{i}.npy") for k in keys if (base / k / f"{i}.npy").exists()}
+        maps = load_sample(args.root, args.split, i)
         vmax = float(maps["depth"].max()) if "depth" in maps and maps["depth"].max() > 0 else 10.0
         rows.append([picture(k, maps[k], num_classes, vmax) for k in keys if k in maps])
     if not rows:

@@ -53,10 +53,12 @@ def constant_predictor_metrics(cfg) -> dict:
     evaluator = cfg.test_evaluator
     metric_cfgs = evaluator['metrics'] if isinstance(evaluator, dict) \
         else evaluator
+    # the test set is loaded once and scored by every metric
+    samples = constant_predictions(
+        constants, [test[i]['data_samples'] for i in range(len(test))])
     for metric_cfg in metric_cfgs:
         metric = METRICS.build(metric_cfg)
-        samples = [test[i]['data_samples'] for i in range(len(test))]
-        metric.process(None, constant_predictions(constants, samples))
+        metric.process(None, samples)
         metrics.update({f'{metric.prefix}/{k}': v for k, v in
                         metric.compute_metrics(metric.results).items()})
     return metrics
