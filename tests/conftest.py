@@ -44,6 +44,18 @@ def run_python(code: str, timeout: int = 300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+# Every shipped method adds itself here: tests/test_engine/test_resume.py
+# checks that an interrupted run, resumed, ends bit for bit where the
+# uninterrupted one ends. ``{name: (base config, methods source)}``.
+RESUME_METHODS = {
+    'baseline': (DEMO_CONFIG, ''),
+    'xtc': (osp.join(REPO, 'configs', 'xtc',
+                     'mtl_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
+            "[dict(type='XTC', num_classes=dict(sem_seg=13), "
+            "feat_channels=8, mapper_widths=segnet_widths, use_view2=False)]"),
+}
+
+
 def free_port() -> int:
     """A TCP port on the loopback interface that is free right now."""
     with socket.socket() as s:
@@ -53,15 +65,20 @@ def free_port() -> int:
 
 def tiny_train_config(data_root: str, work_dir: str, max_iters: int = 6,
                       batch_size: int = 2, lr: float = 1e-3,
-                      checkpoint_interval: int = 3, **extra) -> str:
-    """Write a config that trains the narrowest SegNet on ``data_root``."""
+                      checkpoint_interval: int = 3, base: str = DEMO_CONFIG,
+                      methods: str = '', **extra) -> str:
+    """Write a config that trains the narrowest SegNet on ``data_root``.
+
+    ``base`` is the config it inherits; ``methods`` the source text of a
+    ``model.methods`` list (widths 4-8: a method's channels must fit)."""
+    methods_line = f', methods={methods}' if methods else ''
     lines = [
-        f'_base_ = [{DEMO_CONFIG!r}]',
+        f'_base_ = [{base!r}]',
         f'work_dir = {work_dir!r}',
         'segnet_widths = (4, 8, 8, 8, 8)',
         'model = dict(backbone=dict(widths=segnet_widths), heads=dict('
         'sem_seg=dict(in_channels=4), depth=dict(in_channels=4), '
-        'normal=dict(in_channels=4)))',
+        f'normal=dict(in_channels=4)){methods_line})',
         f'optim_wrapper = dict(optimizer=dict(lr={lr}))',
         f'train_cfg = dict(max_iters={max_iters}, '
         f'val_interval={max_iters})',

@@ -34,6 +34,13 @@ class MTPSLRunner(Runner):
             init_cpu_process_group(timeout)
         super().setup_env(env_cfg)
 
+    def build_message_hub(self, message_hub=None):
+        """MMEngine's hub, also holding the run's seed (``'seed'``), from
+        which cross-task methods derive their random draws."""
+        hub = super().build_message_hub(message_hub)
+        hub.update_info('seed', int(self._seed))
+        return hub
+
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
         """Use the CPU-aware DDP wrapper when there is no CUDA."""
         if (model_wrapper_cfg is None and self.distributed

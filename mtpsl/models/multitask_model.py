@@ -5,6 +5,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.dist import get_rank
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, ModuleDict
 from mmengine.structures import PixelData
@@ -154,24 +155,30 @@ class MultiTaskModel(BaseModel):
                 (target != invalid).any())
             task_losses[task] = head.loss_by_pred(outputs[task]['pred'],
                                                   target)
+        method_losses = {}
+        if len(self.methods):
+            view1 = make_view_bundle(inputs, feats, outputs, targets,
+                                     torch.stack(flag_cols, dim=1),
+                                     data_samples)
+            method_losses, terms = self.method_losses(view1, data_samples,
+                                                      inputs_view2)
+            task_losses = merge_task_terms(task_losses, terms)
         if getattr(self.balancer, 'needs_shared_params', False):
             losses = self.balancer(task_losses, labelled,
                                    shared_params=self.shared_params())
         else:
             losses = self.balancer(task_losses, labelled)
-        if len(self.methods):
-            view1 = make_view_bundle(inputs, feats, outputs, targets,
-                                     torch.stack(flag_cols, dim=1),
-                                     data_samples)
+        if method_losses:
             losses = dict(losses)
-            losses.update(self.method_losses(view1, data_samples,
-                                             inputs_view2))
+            losses.update(method_losses)
         return losses
 
-    def method_losses(self, view1, data_samples, inputs_view2=None
-                      ) -> Dict[str, torch.Tensor]:
+    def method_losses(self, view1, data_samples, inputs_view2=None):
         """Run every method on the bundle (docs/methods.md); the model
-        runs on the second view only if a method needs it."""
+        runs on the second view only if a method needs it.
+
+        Returns ``(losses added after the balancer, {task: {loss_x: term}}
+        joining the task losses before it)``."""
         view2 = None
         if inputs_view2 is not None and any(
                 m.needs_view2 for m in self.methods.values()):
@@ -191,11 +198,20 @@ class MultiTaskModel(BaseModel):
             tasks=self.tasks, view1=view1, view2=view2,
             view_params=[s.metainfo.get('view_params') for s in data_samples],
             iter=int(hub.get_info('iter', 0) or 0),
-            data_samples=data_samples)
-        losses = {}
+            data_samples=data_samples,
+            seed=int(hub.get_info('seed', 0) or 0), rank=get_rank())
+        losses, terms = {}, {}
         for method in self.methods.values():
-            losses.update(method(bundle))
-        return losses
+            method_losses, method_terms = method.collect(bundle)
+            losses.update(method_losses)
+            for task, named in method_terms.items():
+                merged = terms.setdefault(task, {})
+                for key, value in named.items():
+                    if key in merged:
+                        raise KeyError(f'two methods give task {task!r} a '
+                                       f'term {key!r}; rename one')
+                    merged[key] = value
+        return losses, terms
 
     def shared_params(self) -> List[torch.nn.Parameter]:
         """Parameters of ``shared_layer`` (for gradient-based balancers)."""
@@ -262,6 +278,18 @@ class MultiTaskModel(BaseModel):
         if task_spec(task).kind == 'label':
             return pred.argmax(dim=0, keepdim=True)
         return pred
+
+
+def merge_task_terms(task_losses, terms):
+    """Task losses with the methods' per-task terms joined in."""
+    merged = {t: dict(v) for t, v in task_losses.items()}
+    for task, named in terms.items():
+        for key, value in named.items():
+            if key in merged[task]:
+                raise KeyError(f'a method term {key!r} of task {task!r} '
+                               'has the name of a supervised loss')
+            merged[task][key] = value
+    return merged
 
 
 def make_view_bundle(inputs, feats, outputs, targets, label_flags,

@@ -3,7 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import tiny_train_config
+from conftest import RESUME_METHODS, tiny_train_config
 from mmengine.hooks import Hook
 
 from mtpsl.apis.config import load_config
@@ -37,11 +37,16 @@ def _state(path):
     return torch.load(path, map_location='cpu', weights_only=False)
 
 
-def test_resume_matches_uninterrupted_run(tiny_procedural_root, tmp_path):
+@pytest.mark.parametrize('method', sorted(RESUME_METHODS))
+def test_resume_matches_uninterrupted_run(tiny_procedural_root, tmp_path,
+                                          method):
+    base, methods = RESUME_METHODS[method]
     straight = tiny_train_config(tiny_procedural_root,
-                                 str(tmp_path / 'straight'))
+                                 str(tmp_path / 'straight'), base=base,
+                                 methods=methods)
     _train(straight, 'straight')
-    broken = tiny_train_config(tiny_procedural_root, str(tmp_path / 'broken'))
+    broken = tiny_train_config(tiny_procedural_root, str(tmp_path / 'broken'),
+                               base=base, methods=methods)
     with pytest.raises(KeyboardInterrupt):
         _train(broken, 'broken_1',
                hooks=[dict(type='_InterruptAt', at_iter=4)])
@@ -53,7 +58,10 @@ def test_resume_matches_uninterrupted_run(tiny_procedural_root, tmp_path):
     # the default hooks write the label regime of every training run
     from mtpsl.datasets.regimes import load_regime
     regime = load_regime(str(tmp_path / 'straight' / 'label_regime.json'))
-    assert regime.name == 'full' and regime.flags.all()
+    if method == 'baseline':
+        assert regime.name == 'full' and regime.flags.all()
+    else:
+        assert regime.name == 'onelabel' and (regime.flags.sum(1) == 1).all()
     a = _state(tmp_path / 'straight' / 'iter_6.pth')
     b = _state(tmp_path / 'broken' / 'iter_6.pth')
     assert a['meta']['iter'] == b['meta']['iter'] == 6

@@ -157,9 +157,9 @@ def test_second_view_batched_and_given_to_xtc(monkeypatch):
     seen = []
     original = type(model.methods['xtc']).view_terms
 
-    def spy(self, view):
+    def spy(self, view, generator=None):
         seen.append(tuple(view.inputs.shape))
-        return original(self, view)
+        return original(self, view, generator)
     monkeypatch.setattr(type(model.methods['xtc']), 'view_terms', spy)
     losses = model(**data, mode='loss')
     assert seen == [(2, 3, 32, 64), (2, 3, 32, 64)]
@@ -198,7 +198,11 @@ def test_config_gives_mapper_its_learning_rate():
         repo, 'configs', 'xtc',
         'xtc_segnet_1xb8-40k_nyuv2-onelabel-288x384.py'))
     model = _build(_cfg([_xtc()]))
-    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    # the constructor is registered in mtpsl's scope, as a Runner sets it
+    from mmengine.registry import DefaultScope
+    import mtpsl.engine  # noqa: F401
+    with DefaultScope.overwrite_default_scope('mtpsl'):
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     mapper = {id(p) for p in model.methods.parameters()}
     lrs = {}
     for group in wrapper.optimizer.param_groups:
@@ -207,3 +211,74 @@ def test_config_gives_mapper_its_learning_rate():
     assert all(lrs[i] == pytest.approx(1e-3) for i in mapper)
     assert all(v == pytest.approx(1e-4) for k, v in lrs.items()
                if k not in mapper)
+
+
+@MODELS.register_module(force=True)
+class _TermMethod(BaseCrossTaskMethod):
+    """A method with a per-task term (before the balancer) and a loss after
+    it; both read ``value`` (a parameter, so gradients can be checked)."""
+    default_name = 'termy'
+
+    def __init__(self, tasks=(), value=3.0, **kw):
+        super().__init__(**kw)
+        self.value = torch.nn.Parameter(torch.tensor(float(value)))
+
+    def loss(self, bundle):
+        return {f'{self.name}.loss_after': 0.5 * self.value}
+
+    def task_terms(self, bundle):
+        return {'depth': {'loss_termy': self.value * 1.0}}
+
+
+def test_task_terms_join_the_task_before_the_balancer():
+    cfg = _cfg([dict(type='_TermMethod', value=3.0)])
+    cfg['balancer'] = dict(type='UncertaintyWeighting', init_log_var=0.4)
+    model = _build(cfg)
+    model.train()
+    data = model.data_preprocessor(_data(), training=True)
+    losses = model(**data, mode='loss')
+    # weighted like the task: 0.5 * exp(-s) * 3.0, logged under the task
+    expected = 0.5 * torch.exp(torch.tensor(-0.4)) * 3.0
+    assert losses['depth.loss_termy'].item() == pytest.approx(
+        expected.item(), rel=1e-6)
+    # the post-balancer loss is unweighted
+    assert losses['termy.loss_after'].item() == pytest.approx(1.5)
+    # the regulariser of the balancer still follows the SUPERVISED flags:
+    # normal is unlabelled in this batch, so it has none
+    assert 'depth.loss_uncertainty' in losses
+    assert 'normal.loss_uncertainty' not in losses
+    # the balancer's log-variance of depth gets a gradient from the term
+    sum(v for k, v in losses.items() if k == 'depth.loss_termy').backward()
+    assert model.balancer.log_vars.grad[1].item() == pytest.approx(
+        -expected.item(), rel=1e-6)
+
+
+def test_task_terms_must_name_tasks_and_losses():
+    class Bad(_TermMethod):
+        def task_terms(self, bundle):
+            return {'edge': {'loss_x': self.value}}
+
+    class BadKey(_TermMethod):
+        def task_terms(self, bundle):
+            return {'depth': {'x': self.value}}
+    from mtpsl.models.methods.base import MethodBundle
+    bundle = MethodBundle(tasks=TASKS, view1=None)
+    with pytest.raises(KeyError, match="'edge' is not a task"):
+        Bad().collect(bundle)
+    with pytest.raises(KeyError, match="must start with 'loss_'"):
+        BadKey().collect(bundle)
+
+
+def test_method_generator_depends_on_seed_iter_rank_name_only():
+    from mtpsl.models.methods.base import MethodBundle
+
+    def draw(seed=0, it=5, rank=0, name='a'):
+        b = MethodBundle(tasks=TASKS, view1=None, iter=it, seed=seed,
+                         rank=rank)
+        return torch.rand(4, generator=b.generator(name))
+    torch.manual_seed(123)
+    first = draw()
+    torch.manual_seed(999)  # the global RNG plays no part
+    assert torch.equal(draw(), first)
+    for other in (draw(seed=1), draw(it=6), draw(rank=1), draw(name='b')):
+        assert not torch.equal(other, first)

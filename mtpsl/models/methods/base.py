@@ -9,6 +9,7 @@ settings (``paramwise_cfg.custom_keys``) and an exported model can drop them
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -56,6 +57,23 @@ class MethodBundle:
     view_params: Optional[Sequence[tuple]] = None
     iter: int = 0
     data_samples: Optional[Sequence] = field(default=None, repr=False)
+    seed: int = 0
+    rank: int = 0
+
+    def generator(self, name: str, device=None) -> torch.Generator:
+        """A generator for the draws called ``name`` at this step.
+
+        Seeded by (run seed, iteration, rank, name) alone, never by the
+        global RNG, so ``--resume`` is bit for bit and two methods (or two
+        draws of one method) never share a stream. Ranks draw differently,
+        as their data differ.
+        """
+        device = torch.device(device if device is not None else 'cpu')
+        key = f'{int(self.seed)}/{int(self.iter)}/{int(self.rank)}/{name}'
+        seed = zlib.crc32(key.encode()) | (zlib.adler32(key.encode()) << 32)
+        gen = torch.Generator(device=device)
+        gen.manual_seed(seed & 0x7FFF_FFFF_FFFF_FFFF)
+        return gen
 
     def flags(self, task: str) -> torch.Tensor:
         """B bool: which images of view 1 are labelled for ``task``."""
@@ -100,8 +118,37 @@ class BaseCrossTaskMethod(BaseModule):
         return losses
 
     def loss(self, bundle: MethodBundle) -> Dict[str, torch.Tensor]:
-        """Implemented by each method."""
+        """Implemented by each method: losses added after the balancer."""
         raise NotImplementedError
+
+    def task_terms(self, bundle: MethodBundle
+                   ) -> Dict[str, Dict[str, torch.Tensor]]:
+        """Per-task terms that join a task's loss BEFORE the balancer.
+
+        ``{task: {'loss_<what>': scalar}}``; the balancer weighs them with
+        the task (uncertainty, GradNorm see them) and logs them as
+        ``<task>.loss_<what>``. The "labelled" flag the balancer receives
+        stays the supervised one. Default: none.
+        """
+        return {}
+
+    def collect(self, bundle: MethodBundle
+                ) -> Tuple[Dict[str, torch.Tensor],
+                           Dict[str, Dict[str, torch.Tensor]]]:
+        """``(losses after the balancer, per-task terms before it)``."""
+        losses = self(bundle)
+        terms = self.task_terms(bundle)
+        for task, named in terms.items():
+            if task not in bundle.tasks:
+                raise KeyError(f'{type(self).__name__}.task_terms: '
+                               f'{task!r} is not a task of the model '
+                               f'{list(bundle.tasks)}')
+            for key in named:
+                if not key.startswith('loss_'):
+                    raise KeyError(f'{type(self).__name__}.task_terms: '
+                                   f'key {key!r} of task {task!r} must '
+                                   "start with 'loss_'")
+        return losses, terms
 
     def zero_loss(self) -> torch.Tensor:
         """A zero that touches every parameter, so DDP sees them all used

@@ -48,17 +48,30 @@ def encode_target(task: str, gt: torch.Tensor,
     raise NotImplementedError(f'XTC has no input encoding for task {task!r}')
 
 
-def encode_prediction(task: str, pred: torch.Tensor,
-                      tau: float = 1.0) -> torch.Tensor:
+def hard_gumbel_softmax(logits: torch.Tensor, tau: float = 1.0,
+                        generator: Optional[torch.Generator] = None
+                        ) -> torch.Tensor:
+    """One-hot forward, softmax-of-perturbed-logits gradient (straight-
+    through) over dim 1, with the noise drawn from ``generator``."""
+    noise = torch.empty_like(logits).exponential_(generator=generator).log()
+    soft = ((logits - noise) / tau).softmax(dim=1)
+    index = soft.argmax(dim=1, keepdim=True)
+    hard = torch.zeros_like(soft).scatter_(1, index, 1.0)
+    return hard - soft.detach() + soft
+
+
+def encode_prediction(task: str, pred: torch.Tensor, tau: float = 1.0,
+                      generator: Optional[torch.Generator] = None
+                      ) -> torch.Tensor:
     """The mapper's input made from a prediction (B x C x H x W).
 
     Labels: hard Gumbel-softmax of the logits (one-hot forward, softmax
-    gradient: straight-through). Depth: divided by its per-image max.
-    Normals: (n + 1) / 2.
+    gradient: straight-through), noise from ``generator``. Depth: divided
+    by its per-image max. Normals: (n + 1) / 2.
     """
     spec = task_spec(task)
     if spec.kind == 'label':
-        return F.gumbel_softmax(pred, tau=tau, hard=True, dim=1)
+        return hard_gumbel_softmax(pred, tau, generator)
     if task == 'depth':
         peak = pred.flatten(1).amax(dim=1).clamp_min(1e-6)
         return pred / peak[:, None, None, None]
@@ -139,10 +152,12 @@ class XTC(BaseCrossTaskMethod):
         self.use_view2 = bool(use_view2)
         self.needs_view2 = self.use_view2
 
-    def view_terms(self, view: ViewBundle
+    def view_terms(self, view: ViewBundle,
+                   generator: Optional[torch.Generator] = None
                    ) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
         """Per-pair consistency and regularisation terms of one view, each
-        of shape (number of (image, s, t) triples,); None when no pair."""
+        of shape (number of (image, s, t) triples,); None when no pair.
+        The Gumbel noise comes from ``generator``."""
         image_feat = view.shared_feats[self.feat_index].detach()
         cons, regs = [], []
         for s, t, images in labelled_unlabelled_pairs(view.label_flags):
@@ -151,7 +166,7 @@ class XTC(BaseCrossTaskMethod):
             gt_map = encode_target(src, view.targets[src][images].detach(),
                                    self.num_classes.get(src))
             pred_map = encode_prediction(tgt, view.preds[tgt][images],
-                                         self.gumbel_tau)
+                                         self.gumbel_tau, generator)
             pair_ids = torch.full((images.numel(),),
                                   self.mapper.pair_index(src, tgt),
                                   dtype=torch.long, device=images.device)
@@ -172,8 +187,10 @@ class XTC(BaseCrossTaskMethod):
         views = [bundle.view1]
         if self.use_view2 and bundle.view2 is not None:
             views.append(bundle.view2)
-        terms = [x for x in (self.view_terms(v) for v in views)
-                 if x is not None]
+        terms = [self.view_terms(v, bundle.generator(
+            f'{self.name}.gumbel.view{k}', v.inputs.device))
+            for k, v in enumerate(views)]
+        terms = [x for x in terms if x is not None]
         if not terms:
             zero = self.zero_loss()
             return {f'{self.name}.loss_con': zero,
