@@ -140,6 +140,9 @@ def main():
             res = json.loads(line[-1][len('RESULT '):])
             results[mode] += res['times']
             peaks[mode] = max(peaks[mode], res['peak_rss_mib'])
+            print(f'  {mode}: steps {[round(t, 3) for t in res["times"]]} s,'
+                  f' peak RSS {res["peak_rss_mib"]:.0f} MiB, 1-min load '
+                  f'{os.getloadavg()[0]:.2f}', flush=True)
     load1 = os.getloadavg()[0]
     med = {m: statistics.median(v) for m, v in results.items()}
     print(f'batch 2 x {args.height}x{args.width}, {args.threads} threads, '
