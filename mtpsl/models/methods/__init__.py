@@ -1,9 +1,9 @@
 from .base import BaseCrossTaskMethod, MethodBundle, ViewBundle
 from .film_mapper import PairFiLMMapper
-from .toolkit import (encode_prediction, encode_target,
+from .toolkit import (consistency_pairs, encode_prediction, encode_target,
                       labelled_unlabelled_pairs)
 from .xtc import XTC
 
 __all__ = ['BaseCrossTaskMethod', 'MethodBundle', 'ViewBundle',
-           'PairFiLMMapper', 'XTC', 'encode_prediction', 'encode_target',
-           'labelled_unlabelled_pairs']
+           'PairFiLMMapper', 'XTC', 'consistency_pairs', 'encode_prediction',
+           'encode_target', 'labelled_unlabelled_pairs']
