@@ -95,8 +95,9 @@ def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
                for r in (mtl, stl)]
     assert regimes[0]['tasks'] == ['sem_seg', 'depth', 'normal']
     assert regimes[1]['tasks'] == ['depth']
-    assert [row[1] for row in regimes[0]['flags']] == \
-        [row[0] for row in regimes[1]['flags']]
+    depth = [{i for i, tasks in r['labels'].items() if 'depth' in tasks}
+             for r in regimes]
+    assert depth[0] == depth[1] and 0 < len(depth[0]) < 12
 
     # resumable: the second call trains nothing
     paths = [osp.join(results, 'records', f'{r["run_id"]}.json')
@@ -112,6 +113,12 @@ def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
     # grid order stl_depth, mtl, later: shard 1/3 is the MTL run alone
     assert code == 0 and len(log.strip().splitlines()) == 1
     assert log.split()[:2] == ['done', 'g__mtl__onelabel__s0']
+
+    code, log = _run('tools/benchmark/run_suite.py', suite, '--estimate',
+                     '--lanes', '2')
+    assert code == 0, log[-3000:]
+    assert 'g/mtl: 1 runs x' in log and '(measured), 0 left' in log
+    assert 'g/later: 1 runs x' in log and '(MTL x 1.0), 1 left' in log
 
     code, log = _run('tools/benchmark/aggregate.py', suite)
     assert code == 0, log[-3000:]

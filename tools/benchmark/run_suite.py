@@ -37,6 +37,9 @@ def parse_args(argv=None):
                    help='print the selected runs and their state')
     p.add_argument('--estimate', action='store_true',
                    help='compute estimate from the measured run times')
+    p.add_argument('--lanes', type=int, default=1,
+                   help='runs side by side (one per core or GPU) for the '
+                   'wall-time estimate')
     p.add_argument('--dry-run', action='store_true')
     return p.parse_args(argv)
 
@@ -60,10 +63,11 @@ def run_env(suite: dict) -> dict:
     return env
 
 
-def estimate(runs, out_dir: str, suite: dict) -> str:
+def estimate(runs, out_dir: str, suite: dict, lanes: int = 1) -> str:
     """Compute of the selected runs from the records' wall times: a method
-    measured uses its mean; one not measured, the median of the measured
-    methods times its ``relative_cost`` (suite file, default 1)."""
+    measured uses its mean; one not measured, its group's MTL baseline
+    (else the median of the measured methods) times its ``relative_cost``
+    (suite file, default 1)."""
     records = read_records(out_dir) if osp.isdir(
         osp.join(out_dir, 'records')) else []
     per_method = {}
@@ -75,8 +79,10 @@ def estimate(runs, out_dir: str, suite: dict) -> str:
     if not means:
         return 'estimate: no records yet, nothing measured'
     median = statistics.median(means.values())
-    costs = {}
+    costs, base = {}, {}
     for group in suite['groups']:
+        base[group['name']] = means.get((group['name'], group['mtl']),
+                                        median)
         for name, spec in group['methods'].items():
             costs[(group['name'], name)] = spec.get('relative_cost', 1.0)
     lines, total, todo = [], 0.0, 0.0
@@ -84,15 +90,22 @@ def estimate(runs, out_dir: str, suite: dict) -> str:
         n = sum(1 for r in runs if (r.group, r.method) == key)
         left = sum(1 for r in runs if (r.group, r.method) == key and
                    state(r, out_dir) != 'done')
-        each = means.get(key, median * costs.get(key, 1.0))
+        each = means.get(key, base[key[0]] * costs.get(key, 1.0))
         how = 'measured' if key in means else \
-            f'median x {costs.get(key, 1.0)}'
+            f'MTL x {costs.get(key, 1.0)}'
         total += n * each
         todo += left * each
         lines.append(f'  {key[0]}/{key[1]}: {n} runs x {each / 60:.1f} min '
                      f'({how}), {left} left')
+    loads = [r['machine']['loadavg_start'][0] for r in records
+             if r.get('machine')]
     lines.append(f'total {total / 3600:.2f} h for {len(runs)} runs; '
-                 f'{todo / 3600:.2f} h left')
+                 f'{todo / 3600:.2f} h left; wall time with {lanes} lane(s) '
+                 f'side by side: {total / 3600 / lanes:.2f} h in all, '
+                 f'{todo / 3600 / lanes:.2f} h left')
+    if loads:
+        lines.append(f'(measured at 1-min load averages '
+                     f'{min(loads):.1f} to {max(loads):.1f})')
     return 'estimate (wall time of train + test per run):\n' + \
         '\n'.join(lines)
 
@@ -113,7 +126,7 @@ def main(argv=None):
                 print(f'{states[run.run_id]:8s} {run.run_id}  '
                       f'{osp.relpath(run.config, ROOT)}')
         if args.estimate:
-            print(estimate(runs, out_dir, suite))
+            print(estimate(runs, out_dir, suite, args.lanes))
         return 0
     from mtpsl.datasets.procedural import generate_dataset
     data = suite['dataset']
