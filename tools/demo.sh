@@ -7,11 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 "$PY" tools/ensure_env.py
-# On a machine without a GPU, glibc keeps freed activations for reuse
-# instead of unmapping them (tools/benchmarks/bench_allocator.py measures
-# it); a value the user set wins, and nothing is set where a GPU is present.
-if ! ls /dev/nvidia0 >/dev/null 2>&1; then
-    export MALLOC_MMAP_MAX_="${MALLOC_MMAP_MAX_:-0}"
-    export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-68719476736}"
-fi
 exec "$PY" tools/demo.py "$@"
