@@ -246,9 +246,11 @@ def main(argv=None) -> int:
             print(f'FAIL  {name}: {type(e).__name__}: {str(e)[:300]} '
                   f'({osp.basename(where.filename)}:{where.lineno})',
                   flush=True)
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() \
+        else 'no CUDA'
     print(f'{len(checks)} checks, {failed} failed, '
           f'{time.time() - start:.0f} s (torch {torch.__version__}, '
-          f'{torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"})')
+          f'{device})')
     return 1 if failed else 0
 
 

@@ -76,9 +76,10 @@ def markdown(suite: dict, summary: dict) -> str:
             for method, cell in cells.items():
                 if cell['role'] != 'method' or not cell['seeds']:
                     continue
+                metrics = cell['metrics']
                 row = [method] + [
-                    f'{fmt(cell["metrics"][k]["vs_mtl"], DIGITS.get(k, 2), True)}'
-                    f' ({cell["metrics"][k]["verdict"]})' for k in keys]
+                    f'{fmt(metrics[k]["vs_mtl"], DIGITS.get(k, 2), True)}'
+                    f' ({metrics[k]["verdict"]})' for k in keys]
                 lines.append('| ' + ' | '.join(row) + ' |')
             lines.append('')
     return '\n'.join(lines)

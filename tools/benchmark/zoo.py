@@ -127,8 +127,9 @@ def markdown_rows(rows: List[dict], suite: dict) -> str:
         rec = row['record']
         vals = [f'{rec["metrics"][k]:.{DIGITS.get(k, 2)}f}'
                 if k in row['keys'] else '' for k in COLUMNS]
+        metrics = row['cell']['metrics']
         spread = '; '.join(
-            f'{COLUMNS[k]} {fmt(row["cell"]["metrics"][k]["ci"], DIGITS.get(k, 2))}'
+            f'{COLUMNS[k]} {fmt(metrics[k]["ci"], DIGITS.get(k, 2))}'
             for k in row['keys'])
         lines.append(
             f'| {row["name"]} | {row["regime"]} | {rec["seed"]} | ' +

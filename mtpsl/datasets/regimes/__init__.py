@@ -10,7 +10,8 @@ from .subset import build_task_subset
 __all__ = [
     'LabelRegime', 'RegimeError', 'UnknownImageError', 'load_regime',
     'build_full', 'build_onelabel', 'build_randomlabels', 'build_fewshot',
-    'build_fractions', 'build_from_file', 'build_task_subset', 'load_published_split',
+    'build_fractions', 'build_from_file', 'build_task_subset',
+    'load_published_split',
     'load_pth_split', 'load_pascal_split', 'safe_load_pickled_npy',
     'RestrictedUnpickler', 'UnsafePickleError', 'PTH_COLUMNS', 'PASCAL_TASKS',
 ]

@@ -8,8 +8,8 @@
 # (regime_seed='run'), so a seed varies the draw, the initialisation and the
 # batch order together, and method and baseline of one seed are paired.
 #
-#   python tools/benchmark/run_suite.py tools/benchmark/suites/procedural-96x128.py
-#   python tools/benchmark/aggregate.py tools/benchmark/suites/procedural-96x128.py
+#   S=tools/benchmark/suites/procedural-96x128.py
+#   python tools/benchmark/run_suite.py $S && python tools/benchmark/aggregate.py $S
 #
 # Methods whose configs are not on this branch are named by a glob over the
 # folder their issue gives them; the runner lists them as MISSING until a
