@@ -117,8 +117,9 @@ def draw_pictures(cfg, models: dict, out_dir: str, limit: int) -> int:
     from mtpsl.visualization.side_by_side import draw_side_by_side
     init_default_scope('mtpsl')
     test = DATASETS.build(cfg.test_dataloader.dataset)
-    nets = {name: init_model(config, ckpt)
-            for name, (config, ckpt, _) in models.items()}
+    # the configs as trained (with --cfg-options), not the files
+    nets = {name: init_model(trained_cfg, ckpt)
+            for name, (trained_cfg, ckpt, _) in models.items()}
     class_names = cfg.test_evaluator[0]['class_names']
     os.makedirs(out_dir, exist_ok=True)
     for i in range(min(limit, len(test))):
@@ -175,17 +176,18 @@ def main(argv=None):
     constant = constant_predictor_metrics(base_cfg)
     pictures = osp.join(args.work_dir, 'pictures')
     print(f'[demo] 4/4 pictures in {pictures}', flush=True)
-    models = {name: (config, results[name][2],
+    configs = {BASELINE[0]: args.baseline_config,
+               args.method_name: args.method_config}
+    models = {name: (results[name][0], results[name][2],
                      f'{results[name][1]["sem_seg/mIoU"]:.1f} mIoU')
-              for name, config in ((BASELINE[0], args.baseline_config),
-                                   (args.method_name, args.method_config))}
+              for name in configs}
     n_pictures = draw_pictures(base_cfg, models, pictures, args.num_pictures)
     columns = {name: r[1] for name, r in results.items()}
     columns['constant'] = constant
     with open(osp.join(args.work_dir, 'demo_metrics.json'), 'w') as f:
         json.dump(dict(models={n: dict(config=c, checkpoint=results[n][2],
                                        metrics=results[n][1])
-                               for n, (c, *_) in models.items()},
+                               for n, c in configs.items()},
                        constant=constant), f, indent=2)
     print('\nTest split of the procedural dataset '
           f'({args.data_root}/val), trained with one label per image:')
