@@ -106,7 +106,7 @@ def test_markdown_numbers_equal_the_records_they_name():
             link = re.search(r'\]\(([^)]+records/[^)]+\.json)\)', line)
             if not link:
                 continue
-            rec = read_record(osp.join(REPO, link.group(1)))
+            rec = read_record(osp.join(osp.dirname(path), link.group(1)))
             cells = [c.strip() for c in line.strip('|').split('|')]
             assert cells[2] == str(rec['seed'])
             for cell, key in zip(cells[3:6], COLUMNS):
@@ -137,3 +137,18 @@ def test_init_model_finds_a_rows_config():
     assert not hasattr(model, 'methods') or len(model.methods) == 0
     with pytest.raises(KeyError, match='no entry called'):
         find_model('no_such_model_name')
+
+
+def test_reproduce_checks_within_the_seed_spread():
+    from tools.benchmark.reproduce import check_metrics
+    row = {'Results': [{'Metrics': {'sem_seg/mIoU': 20.0,
+                                    'depth/abs_err': 0.7,
+                                    'normal/mean': 38.0}}],
+           'Seed Spread': {'sem_seg/mIoU': {'half_width_95': 2.0},
+                           'depth/abs_err': {'half_width_95': 0.01},
+                           'normal/mean': {'half_width_95': None}}}
+    out = check_metrics(row, {'sem_seg/mIoU': 21.9, 'depth/abs_err': 0.72,
+                              'normal/mean': 50.0})
+    assert out == [('sem_seg/mIoU', 20.0, 21.9, 2.0, True),
+                   ('depth/abs_err', 0.7, 0.72, 0.01, False),
+                   ('normal/mean', 38.0, 50.0, None, None)]

@@ -126,7 +126,7 @@ def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
     m, s = mtl['metrics']['depth/abs_err'], stl['metrics']['depth/abs_err']
     delta = -(m - s) / s * 100  # Delta_MTL over depth only, lower better
     assert f'{m:.4f} (n=1)' in table and f'{delta:.2f} (n=1)' in table
-    assert '| later | 0 | MISSING: no config on this branch |' in table
+    assert '| later | - | MISSING: no config on this branch |' in table
     assert f'`{mtl["run_id"]}`' in table
     for name in ('plot_g.png', 'val_curve_g.png', 'summary.json'):
         assert os.path.getsize(osp.join(results, name)) > 1000

@@ -93,7 +93,7 @@ def test_table_and_plots(tmp_path):
     table = markdown(SUITE, summary)
     ci = mean_ci([v for v, _ in MTL])
     assert f'| mtl | 0,1,2 | {ci["mean"]:.2f} ± {ci["half"]:.2f} |' in table
-    assert '| absent | 0 | MISSING: no config on this branch |' in table
+    assert '| absent | - | MISSING: no config on this branch |' in table
     assert '`g__m__onelabel__s1`' in table
     assert '-0.0500 ± 0.0000 (better)' in table
     assert '+0.50 ± 19.06 (within noise)' in table

@@ -57,7 +57,7 @@ def markdown(suite: dict, summary: dict) -> str:
                 if cell['state'] in ('MISSING', 'not run'):
                     note = ('MISSING: no config on this branch' if
                             cell['state'] == 'MISSING' else 'not run yet')
-                    lines.append(f'| {method} | 0 | {note} |' +
+                    lines.append(f'| {method} | - | {note} |' +
                                  ' |' * (len(head) - 3))
                     continue
                 row = [method, ','.join(map(str, cell['seeds']))]

@@ -89,6 +89,7 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str) -> dict:
     from tools.publish_model import publish
     work_dir = osp.join(work_root, suite['name'], run.run_id)
     cfg = run_config(run, suite, work_dir)
+    commit = git_commit(ROOT)  # the code the run starts with
     load = os.getloadavg()
     start = time.time()
     cfg.experiment_name = f'{run.run_id}_train'
@@ -111,7 +112,7 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str) -> dict:
         format=RECORD_FORMAT, version=RECORD_VERSION, suite=suite['name'],
         run_id=run.run_id, group=run.group, method=run.method,
         role=run.role, task=run.task, config=osp.relpath(run.config, ROOT),
-        commit=git_commit(ROOT), seed=run.seed,
+        commit=commit, seed=run.seed,
         regime=dict(name=run.regime, cfg=run.regime_cfg),
         iterations=iters,
         wall_time_s=dict(train=round(t_train, 2), test=round(t_test, 2)),

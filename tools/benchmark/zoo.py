@@ -98,7 +98,9 @@ def metafile_model(row: dict, suite: dict) -> dict:
             'Batch Size': 8,
             'Parameters': row['params'],
             'FLOPs': row['flops'],
-            'Training Resources': f'{rec["machine"]["cpus"]}x CPU core'
+            'Training Resources':
+            f'CPU, {rec["machine"]["torch_threads"]} thread(s) of '
+            f'{rec["machine"]["cpus"]} cores'
             if rec['machine'].get('cuda') is None else rec['machine']['cuda'],
             'Training Time (s)': rec['wall_time_s']['train'],
             'Peak Memory (MiB)': rec['peak_memory_mib'].get('rss'),
@@ -118,8 +120,9 @@ def metafile_model(row: dict, suite: dict) -> dict:
     }
 
 
-def markdown_rows(rows: List[dict], suite: dict) -> str:
-    """The zoo table: seed-lowest run, the spread over seeds, sha256."""
+def markdown_rows(rows: List[dict], suite: dict, up: str = '') -> str:
+    """The zoo table: seed-lowest run, the spread over seeds, sha256
+    (links relative to a file ``up`` below the root, e.g. '../../')."""
     lines = ['| name | regime | seed | ' + ' | '.join(COLUMNS.values()) +
              ' | over seeds (mean ± 95 %) | checkpoint sha256 | record |',
              '|---|---|---|---|---|---|---|---|---|']
@@ -135,7 +138,8 @@ def markdown_rows(rows: List[dict], suite: dict) -> str:
             f'| {row["name"]} | {row["regime"]} | {rec["seed"]} | ' +
             ' | '.join(vals) + f' | {spread} | '
             f'`{rec["checkpoint"]["sha256"][:16]}` | '
-            f'[{rec["run_id"]}]({suite["out"]}/records/{rec["run_id"]}.json)'
+            f'[{rec["run_id"]}]({up}{suite["out"]}/records/'
+            f'{rec["run_id"]}.json)'
             ' |')
     return '\n'.join(lines)
 
@@ -174,13 +178,15 @@ def main(argv=None):
     suite = load_suite(args.suite)
     records = read_records(osp.join(ROOT, suite['out']))
     rows = zoo_rows(suite, records, not args.no_complexity)
-    intro = (f'Benchmark `{suite["name"]}`: each row is the run of the '
-             'lowest seed (its record linked), with the mean and 95 % '
-             'interval over all seeds run; full table and plots in '
-             f'[{suite["out"]}/table.md]({suite["out"]}/table.md). '
-             'Reproduce a row: `python tools/benchmark/reproduce.py NAME`.')
-    replace_section(osp.join(ROOT, 'model_zoo.md'),
-                    intro + '\n\n' + markdown_rows(rows, suite),
+    def intro(up: str) -> str:
+        return (f'Benchmark `{suite["name"]}`: each row is the run of the '
+                'lowest seed (its record linked), with the mean and 95 % '
+                'interval over all seeds run; full table and plots in '
+                f'[{suite["out"]}/table.md]({up}{suite["out"]}/table.md). '
+                'Reproduce a row: `python tools/benchmark/reproduce.py '
+                'NAME`.\n\n' + markdown_rows(rows_of[up], suite, up))
+    rows_of = {'': rows}
+    replace_section(osp.join(ROOT, 'model_zoo.md'), intro(''),
                     '## Benchmark rows')
     folders: Dict[str, List[dict]] = {}
     for row in rows:
@@ -189,8 +195,9 @@ def main(argv=None):
     for folder, frows in folders.items():
         update_metafile(osp.join(ROOT, folder, 'metafile.yaml'),
                         [metafile_model(r, suite) for r in frows])
-        replace_section(osp.join(ROOT, folder, 'README.md'),
-                        intro + '\n\n' + markdown_rows(frows, suite),
+        up = '../' * len(folder.split('/'))
+        rows_of[up] = frows
+        replace_section(osp.join(ROOT, folder, 'README.md'), intro(up),
                         '## Benchmark rows')
     print(f'{len(rows)} zoo rows from {len(records)} records -> '
           f'model_zoo.md, ' + ', '.join(f'{f}/metafile.yaml' for f in
