@@ -12,7 +12,9 @@
 #   python tools/benchmark/run_suite.py $S && python tools/benchmark/aggregate.py $S
 #
 # Methods whose configs are not on this branch are named by a glob over the
-# folder their issue gives them; the runner lists them as MISSING until a
+# folder their issue gives them (checked against the names on their
+# branches on 2026-12-01: ccr_, rc-oracle_, rc-slic_, hitts-stage1/2_);
+# the runner lists them as MISSING until a
 # config matches.
 name = 'procedural-96x128'
 out = 'benchmark_results/procedural-96x128'
@@ -44,11 +46,11 @@ groups = [
                       relative_cost=2.0),
              rc_oracle=dict(config='configs/region_contrast/*oracle*' +
                             narrow, relative_cost=2.0),
-             rc_superpixel=dict(config='configs/region_contrast/*superpix*'
-                                + narrow, relative_cost=2.0),
-             hitts_stage1=dict(config='configs/hitts/*stage1*' + narrow,
+             rc_superpixel=dict(config='configs/region_contrast/*slic*' +
+                                narrow, relative_cost=2.0),
+             hitts_stage1=dict(config='configs/hitts/hitts*stage1*' + narrow,
                                relative_cost=2.0),
-             hitts_stage2=dict(config='configs/hitts/*stage2*' + narrow,
+             hitts_stage2=dict(config='configs/hitts/hitts*stage2*' + narrow,
                                relative_cost=2.0),
          )),
     # XTasC-Net's 2-task setting (semantic + depth): ST, MT, Align-Net and
