@@ -1,11 +1,16 @@
-"""The README's main job, end to end on the embedded procedural dataset.
+"""The README's main job: partial supervision on the embedded procedural
+dataset. Every training image is labelled for ONE task (the onelabel
+regime); the multi-task baseline and the best cross-task method are trained
+side by side with the same data, schedule and seed, then compared.
 
 1. generate the procedural dataset (skipped when it is already complete);
-2. train the SegNet multi-task baseline (skipped when the work dir already
-   holds the final checkpoint, unless ``--retrain``);
-3. publish the checkpoint as a plain state dict and evaluate it on the test
-   split, writing one picture per test image (``--num-pictures``);
-4. print the metrics next to those of the best constant predictor.
+2. train the MTL baseline and the method in the onelabel regime (each
+   skipped when its work dir holds the final checkpoint, unless
+   ``--retrain``);
+3. publish both checkpoints (plain state dicts) and evaluate them on the
+   test split;
+4. print the metrics of both next to the best constant predictor, and draw
+   one picture per test image: GT and both predictions, with legends.
 """
 import argparse
 import json
@@ -16,34 +21,46 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-DEFAULT_CONFIG = ('configs/baseline/'
-                  'mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py')
+BASELINE = ('MTL baseline', 'configs/xtc/'
+            'mtl_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
+# The method shown next to the baseline: the best one the benchmark found
+# (benchmark_results/procedural-96x128/table.md). Switch here, or with
+# --method-config / --method-name.
+BEST_METHOD = ('XTC', 'configs/xtc/'
+               'xtc_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--config', default=DEFAULT_CONFIG)
+    p.add_argument('--baseline-config', default=BASELINE[1])
+    p.add_argument('--method-config', default=BEST_METHOD[1])
+    p.add_argument('--method-name', default=BEST_METHOD[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--data-root', default='data/procedural-96x128')
     p.add_argument('--preset', default='small',
-                   help='procedural dataset preset (small: 96x128)')
+                   help="procedural dataset preset (small: 96x128); 'none' "
+                   'uses --data-root as it is')
     p.add_argument('--num-pictures', type=int, default=8)
     p.add_argument('--retrain', action='store_true')
     p.add_argument('--cfg-options', nargs='+', default=[],
-                   metavar='KEY=VALUE')
+                   metavar='KEY=VALUE', help='applied to both models')
+    p.add_argument('--method-cfg-options', nargs='+', default=[],
+                   metavar='KEY=VALUE', help='applied to the method only')
     return p.parse_args(argv)
 
 
 def constant_predictor_metrics(cfg) -> dict:
-    """Metrics of the best constant predictor fitted on the training split."""
+    """Metrics of the best constant predictor fitted on the training split
+    (all of its images, whatever the regime labels)."""
     from mmengine.registry import init_default_scope
 
     from mtpsl.evaluation.constant_baseline import (constant_predictions,
                                                     fit_constant_predictor)
     from mtpsl.registry import DATASETS, METRICS
     init_default_scope('mtpsl')
-    train = DATASETS.build(cfg.train_dataloader.dataset)
+    train_cfg = dict(cfg.train_dataloader.dataset, label_regime=None)
+    train = DATASETS.build(train_cfg)
     test = DATASETS.build(cfg.test_dataloader.dataset)
     num_classes = {t: h.num_classes for t, h in cfg.model.heads.items()
                    if h.get('num_classes')}
@@ -64,58 +81,124 @@ def constant_predictor_metrics(cfg) -> dict:
     return metrics
 
 
+def train_and_test(name: str, config: str, options, args) -> tuple:
+    """Train (unless done), publish and test one model: (cfg, metrics,
+    published checkpoint)."""
+    from mtpsl.apis.config import load_config
+    from mtpsl.engine import MTPSLRunner
+    from tools.publish_model import publish
+    cfg = load_config(config, options)
+    slug = name.lower().replace(' ', '_')
+    cfg.work_dir = osp.join(args.work_dir, slug)
+    final = osp.join(cfg.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+    if osp.isfile(final) and not args.retrain:
+        print(f'[demo] training {name} skipped: {final} exists (--retrain '
+              'to train again)', flush=True)
+    else:
+        print(f'[demo] training {name}: {config}', flush=True)
+        cfg.experiment_name = f'demo_{slug}_train'
+        MTPSLRunner.from_cfg(cfg.copy()).train()
+    stem = osp.splitext(osp.basename(config))[0]
+    published = publish(final, osp.join(cfg.work_dir, 'published'), stem,
+                        drop_prefix=('methods.', ))
+    test_cfg = cfg.copy()
+    test_cfg.model.pop('methods', None)  # methods never run at inference
+    test_cfg.experiment_name = f'demo_{slug}_test'
+    test_cfg.load_from = published
+    return cfg, MTPSLRunner.from_cfg(test_cfg).test(), published
+
+
+def draw_pictures(cfg, models: dict, out_dir: str, limit: int) -> int:
+    """Side-by-side pictures of the first ``limit`` test images."""
+    from mmengine.registry import init_default_scope
+
+    from mtpsl.apis.inference import inference_model, init_model
+    from mtpsl.registry import DATASETS
+    from mtpsl.visualization.side_by_side import draw_side_by_side
+    init_default_scope('mtpsl')
+    test = DATASETS.build(cfg.test_dataloader.dataset)
+    # the configs as trained (with --cfg-options), not the files
+    nets = {name: init_model(trained_cfg, ckpt)
+            for name, (trained_cfg, ckpt, _) in models.items()}
+    class_names = cfg.test_evaluator[0]['class_names']
+    os.makedirs(out_dir, exist_ok=True)
+    for i in range(min(limit, len(test))):
+        item = test[i]
+        sample = item['data_samples']
+        image = item['inputs'].permute(1, 2, 0).numpy()
+        gts = {t: _gt_array(t, sample.gt(t)) for t in sample.tasks
+               if sample.gt(t) is not None}
+        preds = {name: inference_model(net, image)
+                 for name, net in nets.items()}
+        titles = ', '.join(f'{n}: {models[n][2]}' for n in models)
+        draw_side_by_side(osp.join(out_dir, f'{sample.img_id}.png'), image,
+                          gts, preds, class_names,
+                          title=f'test image {sample.img_id} (onelabel '
+                          f'training; {titles})')
+    return min(limit, len(test))
+
+
+def _gt_array(task: str, gt):
+    """A GT tensor as ``inference_model`` shapes predictions."""
+    arr = gt.numpy()
+    return arr.transpose(1, 2, 0) if task == 'normal' else arr[0]
+
+
 def main(argv=None):
     start = time.time()
     args = parse_args(argv)
-    from mtpsl.apis.config import load_config
     from mtpsl.datasets.procedural import generate_dataset
-    from mtpsl.engine import MTPSLRunner
     from mtpsl.evaluation import format_comparison_table
-    from tools.publish_model import publish
 
-    print(f'[demo] 1/4 procedural dataset in {args.data_root}', flush=True)
-    generate_dataset(args.data_root, preset=args.preset, seed=0)
+    if args.preset != 'none':
+        print(f'[demo] 1/4 procedural dataset in {args.data_root}',
+              flush=True)
+        generate_dataset(args.data_root, preset=args.preset, seed=0)
     t_data = time.time()
-
-    options = [f'{loader}.dataset.data_root={args.data_root}'
-               for loader in LOADERS] + list(args.cfg_options)
-    cfg = load_config(args.config, options)
-    cfg.work_dir = args.work_dir
-    final = osp.join(args.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
-    if osp.isfile(final) and not args.retrain:
-        print(f'[demo] 2/4 training skipped: {final} exists (--retrain to '
-              'train again)', flush=True)
-    else:
-        print(f'[demo] 2/4 training {args.config}', flush=True)
-        cfg.experiment_name = 'demo_train'
-        MTPSLRunner.from_cfg(cfg.copy()).train()
+    data = [f'{loader}.dataset.data_root={args.data_root}'
+            for loader in LOADERS]
+    print('[demo] 2/4 training in the onelabel regime (each training image '
+          'labelled for one task)', flush=True)
+    results, times = {}, {}
+    for name, config, extra in (
+            (BASELINE[0], args.baseline_config, []),
+            (args.method_name, args.method_config, args.method_cfg_options)):
+        t0 = time.time()
+        cfg, metrics, ckpt = train_and_test(
+            name, config, data + list(args.cfg_options) + list(extra), args)
+        results[name] = (cfg, metrics, ckpt)
+        times[name] = time.time() - t0
     t_train = time.time()
 
-    name = osp.splitext(osp.basename(args.config))[0]
-    published = publish(final, osp.join(args.work_dir, 'published'), name)
-    pictures = osp.join(args.work_dir, 'pictures')
-    print(f'[demo] 3/4 testing {published}', flush=True)
-    test_cfg = cfg.copy()
-    test_cfg.experiment_name = 'demo_test'
-    test_cfg.load_from = published
-    test_cfg.custom_hooks = [dict(type='MultiTaskVisualizationHook',
-                                  out_dir=pictures, limit=args.num_pictures)]
-    metrics = MTPSLRunner.from_cfg(test_cfg).test()
-    t_test = time.time()
-
-    print('[demo] 4/4 best constant predictor (fitted on the training '
+    print('[demo] 3/4 best constant predictor (fitted on the training '
           'split)', flush=True)
-    constant = constant_predictor_metrics(cfg)
+    base_cfg = results[BASELINE[0]][0]
+    constant = constant_predictor_metrics(base_cfg)
+    pictures = osp.join(args.work_dir, 'pictures')
+    print(f'[demo] 4/4 pictures in {pictures}', flush=True)
+    configs = {BASELINE[0]: args.baseline_config,
+               args.method_name: args.method_config}
+    models = {name: (results[name][0], results[name][2],
+                     f'{results[name][1]["sem_seg/mIoU"]:.1f} mIoU')
+              for name in configs}
+    n_pictures = draw_pictures(base_cfg, models, pictures, args.num_pictures)
+    columns = {name: r[1] for name, r in results.items()}
+    columns['constant'] = constant
     with open(osp.join(args.work_dir, 'demo_metrics.json'), 'w') as f:
-        json.dump(dict(model=metrics, constant=constant,
-                       checkpoint=published), f, indent=2)
+        json.dump(dict(models={n: dict(config=c, checkpoint=results[n][2],
+                                       metrics=results[n][1])
+                               for n, c in configs.items()},
+                       constant=constant), f, indent=2)
     print('\nTest split of the procedural dataset '
-          f'({args.data_root}/val):')
-    print(format_comparison_table({'model': metrics, 'constant': constant}))
-    print(f'\npictures: {pictures}/ ({len(os.listdir(pictures))} PNG)')
+          f'({args.data_root}/val), trained with one label per image:')
+    print(format_comparison_table(columns))
+    print(f'\npictures: {pictures}/ ({n_pictures} PNG: GT, '
+          f'{" and ".join(models)} side by side)')
     print(f'metrics:  {osp.join(args.work_dir, "demo_metrics.json")}')
-    print(f'time: data {t_data - start:.0f} s, train {t_train - t_data:.0f} s,'
-          f' test {t_test - t_train:.0f} s, total {time.time() - start:.0f} s')
+    print(f'time: data {t_data - start:.0f} s, ' + ', '.join(
+        f'{n} {t:.0f} s' for n, t in times.items()) +
+        f', pictures {time.time() - t_train:.0f} s, total '
+        f'{time.time() - start:.0f} s')
 
 
 if __name__ == '__main__':

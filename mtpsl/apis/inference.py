@@ -44,6 +44,9 @@ def _merge_options(cfg: Config, cfg_options) -> None:
 def _load_cfg(config: Union[str, os.PathLike, Config],
               cfg_options) -> Config:
     from .config import check_config_types, load_config
+    from .model_zoo import find_config, is_zoo_name
+    if is_zoo_name(config):  # a model zoo entry's name (model-index.yml)
+        config = find_config(config)
     if isinstance(config, (str, os.PathLike)):
         if isinstance(cfg_options, Mapping):
             cfg = load_config(os.fspath(config))
@@ -96,18 +99,23 @@ def init_model(config: Union[str, os.PathLike, Config],
                checkpoint: Optional[str] = None, device: str = 'cpu',
                cfg_options: Union[Mapping, Iterable[str], None] = None,
                trust_checkpoint: bool = False) -> torch.nn.Module:
-    """Build the model of ``config`` in eval mode, with the weights of
-    ``checkpoint`` loaded strictly (random initial weights without one)."""
+    """Build the model of ``config`` (a file, a Config, or a model zoo
+    entry's name) in eval mode, with the weights of ``checkpoint`` loaded
+    strictly (random initial weights without one)."""
     from mmengine.registry import init_default_scope
 
     from mtpsl.registry import MODELS
     cfg = _load_cfg(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mtpsl'))
+    # cross-task methods never run at inference: not built, not loaded
+    cfg.model.pop('methods', None)
     model = MODELS.build(cfg.model)
     if checkpoint is None:
         model.init_weights()
     else:
-        state = load_weights(checkpoint, trust_checkpoint)
+        state = {k: v for k, v in load_weights(
+            checkpoint, trust_checkpoint).items()
+            if not k.startswith('methods.')}
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise RuntimeError(

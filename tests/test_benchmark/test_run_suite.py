@@ -1,0 +1,132 @@
+"""A 2-run grid end to end on tiny data: a single-task reference and the
+MTL baseline trained, tested and recorded; a second call skips both; the
+aggregate's table holds the records' numbers and Delta_MTL by hand; a
+method without a config is reported MISSING."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, tiny_train_config
+
+from tools.benchmark.record import read_records, sha256_file
+
+STL_DEPTH = osp.join(REPO, 'configs', 'baseline', 'stl-depth_segnet-w16_'
+                     '1xb8-600it_procedural-onelabel-96x128.py')
+
+
+def _tiny_stl(root, tmp_path):
+    """The shipped single-task depth config, narrowed to widths 4..8."""
+    lines = [f'_base_ = [{STL_DEPTH!r}]',
+             "model = dict(backbone=dict(widths=(4, 8, 8, 8, 8)), "
+             "heads=dict(depth=dict(in_channels=4)))",
+             'train_cfg = dict(max_iters=2, val_interval=2)']
+    for loader, bs in (('train_dataloader', 2), ('val_dataloader', 2),
+                       ('test_dataloader', 2)):
+        lines.append(f'{loader} = dict(batch_size={bs}, num_workers=0, '
+                     f'persistent_workers=False, dataset=dict('
+                     f'data_root={root!r}))')
+    path = tmp_path / 'stl_depth_tiny.py'
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)
+
+
+def _suite(tmp_path, root):
+    mtl = tiny_train_config(root, str(tmp_path / 'mtl_work'), max_iters=2,
+                            checkpoint_interval=2)
+    stl = _tiny_stl(root, tmp_path)
+    text = f'''
+name = 'tiny'
+out = {str(tmp_path / 'results')!r}
+dataset = dict(root={root!r})
+regimes = dict(onelabel=dict(type='onelabel'))
+cfg_options = {{'train_cfg.val_interval': 1}}
+groups = [dict(name='g', tasks=('sem_seg', 'depth', 'normal'), seeds=(0, ),
+               regimes=('onelabel', ), mtl='mtl', stl=dict(depth='stl_depth'),
+               methods=dict(stl_depth=dict(config={stl!r}),
+                            mtl=dict(config={mtl!r}),
+                            later=dict(config='configs/later/*.py')))]
+'''
+    path = tmp_path / 'suite.py'
+    path.write_text(text)
+    return str(path)
+
+
+def _run(*args):
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    out = subprocess.run([sys.executable, *args], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=600)
+    return out.returncode, out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
+    suite = _suite(tmp_path, tiny_procedural_root)
+    work = str(tmp_path / 'work')
+    code, log = _run('tools/benchmark/run_suite.py', suite,
+                     '--work-root', work)
+    assert code == 0, log[-3000:]
+    assert 'g__later__onelabel__s0: MISSING config configs/later/*.py' in log
+    results = str(tmp_path / 'results')
+    records = {r['method']: r for r in read_records(results)}
+    assert sorted(records) == ['mtl', 'stl_depth']
+    mtl, stl = records['mtl'], records['stl_depth']
+    assert mtl['iterations'] == 2 and mtl['seed'] == 0
+    assert mtl['regime'] == dict(name='onelabel',
+                                 cfg=dict(type='onelabel', seed=0))
+    assert mtl['role'] == 'mtl' and stl['role'] == 'stl'
+    assert stl['task'] == 'depth'
+    assert set(stl['metrics']) >= {'depth/abs_err'}
+    assert not any(k.startswith('sem_seg/') for k in stl['metrics'])
+    assert {'sem_seg/mIoU', 'depth/abs_err', 'normal/mean'} <= set(
+        mtl['metrics'])
+    assert [p['iter'] for p in mtl['val_curve']] == [1, 2]
+    ckpt = osp.join(work, 'tiny', mtl['run_id'], 'published',
+                    mtl['checkpoint']['file'])
+    assert sha256_file(ckpt) == mtl['checkpoint']['sha256']
+    assert mtl['checkpoint']['file'].endswith(
+        mtl['checkpoint']['sha256'][:8] + '.pth')
+    # the regime of the single-task reference is the multi-task draw's
+    # depth column (task_subset over the three tasks, same seed)
+    regimes = [json.load(open(osp.join(work, 'tiny', r['run_id'],
+                                       'label_regime.json')))
+               for r in (mtl, stl)]
+    assert regimes[0]['tasks'] == ['sem_seg', 'depth', 'normal']
+    assert regimes[1]['tasks'] == ['depth']
+    depth = [{i for i, tasks in r['labels'].items() if 'depth' in tasks}
+             for r in regimes]
+    assert depth[0] == depth[1] and 0 < len(depth[0]) < 12
+
+    # resumable: the second call trains nothing
+    paths = [osp.join(results, 'records', f'{r["run_id"]}.json')
+             for r in (mtl, stl)]
+    mtimes = [os.stat(p).st_mtime_ns for p in paths]
+    code, log = _run('tools/benchmark/run_suite.py', suite,
+                     '--work-root', work)
+    assert code == 0, log[-3000:]
+    assert log.count('done (record exists), skipped') == 2
+    assert [os.stat(p).st_mtime_ns for p in paths] == mtimes
+    code, log = _run('tools/benchmark/run_suite.py', suite, '--list',
+                     '--shard', '1/3')
+    # grid order stl_depth, mtl, later: shard 1/3 is the MTL run alone
+    assert code == 0 and len(log.strip().splitlines()) == 1
+    assert log.split()[:2] == ['done', 'g__mtl__onelabel__s0']
+
+    code, log = _run('tools/benchmark/run_suite.py', suite, '--estimate',
+                     '--lanes', '2')
+    assert code == 0, log[-3000:]
+    assert 'g/mtl: 1 runs x' in log and '(measured), 0 left' in log
+    assert 'g/later: 1 runs x' in log and '(MTL x 1.0), 1 left' in log
+
+    code, log = _run('tools/benchmark/aggregate.py', suite)
+    assert code == 0, log[-3000:]
+    table = open(osp.join(results, 'table.md')).read()
+    m, s = mtl['metrics']['depth/abs_err'], stl['metrics']['depth/abs_err']
+    delta = -(m - s) / s * 100  # Delta_MTL over depth only, lower better
+    assert f'{m:.4f} (n=1)' in table and f'{delta:.2f} (n=1)' in table
+    assert '| later | - | MISSING: no config on this branch |' in table
+    assert f'`{mtl["run_id"]}`' in table
+    for name in ('plot_g.png', 'val_curve_g.png', 'summary.json'):
+        assert os.path.getsize(osp.join(results, name)) > 1000

@@ -1,0 +1,58 @@
+"""tools/demo.py end to end on tiny data (2 iterations per model): the MTL
+baseline and the method trained in the onelabel regime, both tested, the
+table with the constant predictor, side-by-side pictures."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+NARROW = ['model.backbone.widths=(4,8,8,8,8)',
+          'model.heads.sem_seg.in_channels=4',
+          'model.heads.depth.in_channels=4',
+          'model.heads.normal.in_channels=4',
+          'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+          'default_hooks.checkpoint.interval=2'] + [
+    f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader',
+                                     'test_dataloader')
+    for key in ('batch_size=2', 'num_workers=0', 'persistent_workers=False')]
+
+
+@pytest.mark.slow
+def test_demo_trains_both_and_draws_them_side_by_side(tiny_procedural_root,
+                                                      tmp_path):
+    work = str(tmp_path / 'demo')
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    out = subprocess.run(
+        [sys.executable, 'tools/demo.py', '--data-root',
+         tiny_procedural_root, '--preset', 'none', '--work-dir', work,
+         '--num-pictures', '3', '--cfg-options', *NARROW,
+         '--method-cfg-options', 'model.methods.0.feat_channels=8',
+         'model.methods.0.mapper_widths=(4,8,8,8,8)'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    table = out.stdout.split('trained with one label per image:')[1]
+    header = table.strip().splitlines()[0]
+    assert 'MTL baseline' in header and 'XTC' in header and \
+        'constant' in header
+    pictures = sorted(os.listdir(osp.join(work, 'pictures')))
+    assert len(pictures) == 3 and all(p.endswith('.png') for p in pictures)
+    assert os.path.getsize(osp.join(work, 'pictures', pictures[0])) > 5000
+    metrics = json.load(open(osp.join(work, 'demo_metrics.json')))
+    assert set(metrics['models']) == {'MTL baseline', 'XTC'}
+    for entry in metrics['models'].values():
+        assert 0 <= entry['metrics']['sem_seg/mIoU'] <= 100
+        assert osp.isfile(entry['checkpoint'])
+    # the method's published weights hold no method parameters
+    import torch
+    state = torch.load(metrics['models']['XTC']['checkpoint'],
+                       weights_only=True)
+    assert state and not any(k.startswith('methods.') for k in state)
+    # the regime each model trained with: one label per image
+    regime = json.load(open(osp.join(work, 'mtl_baseline',
+                                     'label_regime.json')))
+    assert regime['name'] == 'onelabel'
+    assert all(len(t) == 1 for t in regime['labels'].values())
