@@ -53,6 +53,10 @@ RESUME_METHODS = {
                      'mtl_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
             "[dict(type='XTC', num_classes=dict(sem_seg=13), "
             "feat_channels=8, mapper_widths=segnet_widths, use_view2=False)]"),
+    'ccr': (osp.join(REPO, 'configs', 'ccr',
+                     'ccr_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
+            "[dict(type='CCR', feat_channels=4, proj_channels=8, "
+            "feature_stride=2)]"),
 }
 
 
