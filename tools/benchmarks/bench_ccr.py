@@ -7,8 +7,9 @@ full-288x384.py``, identical but for ``model.methods``), batch 2 at 288x384
 lambda_ctr = 1. Each mode runs in its own process (so peak memory is its
 own) and the modes alternate over ``--rounds``. Prints the median step time
 and peak memory of each, their ratio, and the share of the CCR step spent
-in the loss itself: its forward (timed around ``CCR.loss``) and the whole
-extra time (CCR step minus baseline step).
+in the loss itself: its forward (timed around ``CCR.loss``), its forward +
+backward alone on the step's decoder features, and the whole extra time
+(CCR step minus baseline step).
 
     python tools/benchmarks/bench_ccr.py [--steps 4] [--warmup 1] \
         [--rounds 2] [--device cpu|cuda]
@@ -38,6 +39,32 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+def ccr_alone(model, bundles, device, steps):
+    """Forward + backward of the CCR loss alone on the last step's
+    decoder features (detached leaves): its own cost, free of the noise of
+    comparing two whole steps. Empty for the baseline."""
+    import dataclasses
+
+    import torch
+    if not bundles:
+        return []
+    bundle = bundles[0]
+    view = bundle.view1
+    feats = {t: f.detach().requires_grad_(True)
+             for t, f in view.task_feats.items()}
+    bundle = dataclasses.replace(
+        bundle, view1=dataclasses.replace(view, task_feats=feats))
+    method = model.methods['ccr']
+    times = []
+    for _ in range(steps):
+        _sync(device)
+        t = time.perf_counter()
+        method.loss(bundle)['ccr.loss_ctr'].backward()
+        _sync(device)
+        times.append(time.perf_counter() - t)
+    return times
+
+
 def child(args):
     """Time ``args.steps`` training steps of one mode; print a RESULT."""
     import torch
@@ -53,10 +80,11 @@ def child(args):
     model.init_weights()
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=2e-4)
-    loss_times = []
+    loss_times, bundles = [], []
     original = CCR.loss
 
     def timed_loss(self, bundle):
+        bundles[:] = [bundle]
         _sync(args.device)
         t = time.perf_counter()
         out = original(self, bundle)
@@ -81,6 +109,7 @@ def child(args):
             times.append(time.perf_counter() - t)
             ccr_fwd.append(loss_times[-1] if loss_times else 0.0)
     out = dict(mode=args.mode, times=times, ccr_forward=ccr_fwd,
+               ccr_alone=ccr_alone(model, bundles, args.device, args.steps),
                peak_rss_mib=resource.getrusage(
                    resource.RUSAGE_SELF).ru_maxrss / 1024)
     if args.device == 'cuda':
@@ -103,6 +132,7 @@ def main():
         return child(args)
     times = {m: [] for m in CONFIGS}
     fwd = {m: [] for m in CONFIGS}
+    alone = {m: [] for m in CONFIGS}
     peaks = {m: [] for m in CONFIGS}
     for _ in range(args.rounds):
         for mode in ('baseline', 'ccr'):
@@ -117,6 +147,7 @@ def main():
             res = json.loads(line[-1][7:])
             times[mode] += res['times']
             fwd[mode] += res['ccr_forward']
+            alone[mode] += res['ccr_alone']
             peaks[mode].append(res.get('cuda_peak_mib', res['peak_rss_mib']))
     med = {m: statistics.median(t) for m, t in times.items()}
     unit = 'CUDA peak' if args.device == 'cuda' else 'peak RSS'
@@ -136,6 +167,10 @@ def main():
     print(f'CCR loss forward: median {statistics.median(fwd["ccr"]):.4f} s '
           f'= {share * 100:.1f} % of the CCR step; extra time of the CCR '
           f'step over the baseline: {extra * 100:+.1f} % of it')
+    own = statistics.median(alone['ccr'])
+    print(f'CCR loss alone, forward + backward on the decoder features: '
+          f'median {own:.4f} s = {own / med["ccr"] * 100:.1f} % of the CCR '
+          f'step')
 
 
 if __name__ == '__main__':
