@@ -44,8 +44,6 @@ def ccr_alone(model, bundles, device, steps):
     decoder features (detached leaves): its own cost, free of the noise of
     comparing two whole steps. Empty for the baseline."""
     import dataclasses
-
-    import torch
     if not bundles:
         return []
     bundle = bundles[0]
