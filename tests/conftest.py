@@ -55,6 +55,10 @@ RESUME_METHODS = {
                      'xtc_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
             "[dict(type='XTC', num_classes=dict(sem_seg=13), "
             "feat_channels=8, mapper=dict(widths=segnet_widths))]"),
+    'ccr': (osp.join(REPO, 'configs', 'ccr',
+                     'ccr_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
+            "[dict(type='CCR', feat_channels=4, proj_channels=8, "
+            "feature_stride=2)]"),
 }
 
 

@@ -1,9 +1,11 @@
 from .base import BaseCrossTaskMethod, MethodBundle, ViewBundle
+from .ccr import CCR
 from .film_mapper import PairFiLMMapper
 from .toolkit import (consistency_pairs, encode_prediction, encode_target,
-                      labelled_unlabelled_pairs)
+                      labelled_unlabelled_pairs, resample_target)
 from .xtc import XTC
 
 __all__ = ['BaseCrossTaskMethod', 'MethodBundle', 'ViewBundle',
-           'PairFiLMMapper', 'XTC', 'consistency_pairs', 'encode_prediction',
-           'encode_target', 'labelled_unlabelled_pairs']
+           'PairFiLMMapper', 'XTC', 'CCR', 'consistency_pairs',
+           'encode_prediction', 'encode_target', 'labelled_unlabelled_pairs',
+           'resample_target']

@@ -3,7 +3,8 @@
 The mapper input encodings of XTC (Li, Liu, Bilen, CVPR 2022), reused by
 region contrast (Li et al., ECCV 2024), and the enumeration of
 (labelled, unlabelled) task pairs. Methods add here what a second method
-reuses; one definition each.
+reuses; one definition each. CCR adds the nearest resampling of GT
+to a feature map's size.
 """
 from __future__ import annotations
 
@@ -117,3 +118,25 @@ def consistency_pairs(label_flags: torch.Tensor,
             if images.numel():
                 out.append((s, t, images))
     return out
+
+
+def resample_target(task: str, target: torch.Tensor, size) -> torch.Tensor:
+    """GT (B x C x H x W) brought to ``size`` by nearest sampling.
+
+    Each output pixel copies one source pixel (half-pixel centres, as the
+    geometric transforms: ``floor((k + 0.5) * H / h)``), so labels keep
+    their ids and a depth / normal pixel is valid exactly when the pixel it
+    copies is: no invalid zero is ever averaged into a value. Used where a
+    method compares GT with a feature map below the input size (CCR).
+    """
+    task_spec(task)  # a clear error for an unknown task
+    h, w = (int(s) for s in size)
+    if h <= 0 or w <= 0:
+        raise ValueError(f'resample_target: size must be positive, got '
+                         f'{tuple(size)!r}')
+    src_h, src_w = target.shape[-2:]
+    if (src_h, src_w) == (h, w):
+        return target
+    rows = ((2 * torch.arange(h, device=target.device) + 1) * src_h) // (2 * h)
+    cols = ((2 * torch.arange(w, device=target.device) + 1) * src_w) // (2 * w)
+    return target.index_select(-2, rows).index_select(-1, cols)

@@ -1,0 +1,11 @@
+# CCR on the narrow CPU demo in the onelabel regime (our extension). Its
+# baseline is configs/xtc/mtl_segnet-w16_1xb8-600it_procedural-onelabel-
+# 96x128.py: the same base, label regime and seed; only ``model.methods``
+# and the ramp-up hook differ (configs/ccr/README.md).
+_base_ = ['../baseline/mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py']
+train_dataloader = dict(dataset=dict(
+    label_regime=dict(type='onelabel', seed=0)))
+randomness = dict(seed=0)
+model = dict(methods=[dict(type='CCR', feat_channels=16, feature_stride=4)])
+custom_hooks = [dict(type='LossRampUpHook', target='methods.ccr.loss_weight',
+                     schedule='linear', begin=0, end=225)]
