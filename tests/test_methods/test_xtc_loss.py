@@ -78,7 +78,7 @@ class _StubMapper(torch.nn.Module):
     def pair_index(self, s, t):
         return 0
 
-    def forward(self, maps, pair_ids):
+    def map_all(self, maps, pair_ids):
         return tuple(torch.cat([m, m], 1) if task == 'depth' else m[:, :2]
                      for m, task in maps)
 

@@ -1,95 +1,229 @@
-"""XTC's pair-conditioned mapping network: a SegNet-like encoder whose
-convolutions are FiLM-modulated by the (source, target) task pair.
+"""The pair-conditioned FiLM encoder of XTC and region contrast: a SegNet-like
+encoder whose convolutions are FiLM-modulated by the (source, target) pair.
 
 Li, Liu, Bilen, "Learning Multiple Dense Prediction Tasks from Partially
-Annotated Data", CVPR 2022, Sec. 3.2 (the joint space mapping).
+Annotated Data", CVPR 2022, Sec. 3.2 (the joint space mapping); the region
+contrast release (Li et al., ECCV 2024) uses a small configuration of the
+same encoder. Both are configurations of :class:`PairFiLMMapper`:
+
+- :data:`XTC_RELEASE` (the default): per-task 3x3 conv + BN + ReLU stem,
+  13 FiLM convs in SegNet's 2/2/3/3/3 stages of 64..512 channels, each conv
+  -> affine BN -> FiLM -> ReLU, a 2x2 max-pool after every stage, output the
+  last pooled map; each map normalised on its own. 14,819,328 parameters for
+  NYUv2's tasks (FiLM 50,688), docs/FACTS.md.
+- :data:`REGION_CONTRAST_RELEASE`: stem to 16 channels, 4 pooled stages of
+  16/24/32/32 channels (2/2/3/3 convs), output 32 channels at 1/16;
+  72,912 parameters for NYUv2's tasks.
+- :data:`OURS_BEFORE_ISSUE_11`: our earlier variant (1x1 linear stem, 2
+  FiLM convs per stage, BN without affine, a signed 1x1 output conv, the GT
+  and prediction maps in one BN batch).
 """
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+XTC_RELEASE = dict(widths=(64, 128, 256, 512, 512),
+                   convs_per_stage=(2, 2, 3, 3, 3), pool=True, stem='conv',
+                   output='pooled', bn_affine=True, shared_bn=False)
+REGION_CONTRAST_RELEASE = dict(widths=(16, 24, 32, 32),
+                               convs_per_stage=(2, 2, 3, 3), pool=True,
+                               stem='conv', output='pooled', bn_affine=True,
+                               shared_bn=False)
+OURS_BEFORE_ISSUE_11 = dict(widths=(64, 128, 256, 512, 512),
+                            convs_per_stage=2, pool=True, stem='linear',
+                            output='conv', out_channels=512, bn_affine=False,
+                            shared_bn=True)
+
+
+def _batch_norm(norm: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    """``norm`` without its affine: normalise with batch statistics in
+    training (updating the running ones as ``nn.BatchNorm2d`` does), with
+    the running statistics in eval."""
+    momentum = 0.0 if norm.momentum is None else norm.momentum
+    if norm.training and norm.track_running_stats:
+        norm.num_batches_tracked.add_(1)
+        if norm.momentum is None:
+            momentum = 1.0 / float(norm.num_batches_tracked)
+    use_batch = norm.training or norm.running_mean is None
+    track = not norm.training or norm.track_running_stats
+    return F.batch_norm(x, norm.running_mean if track else None,
+                        norm.running_var if track else None, None, None,
+                        use_batch, momentum, norm.eps)
+
 
 class FiLMConv(nn.Module):
-    """3x3 conv, BN without affine, then ``gamma * x + beta`` and ReLU; the
-    affine comes from the task pair instead of the BN."""
+    """3x3 conv -> BN -> ``gamma * x + beta`` (the pair's FiLM) -> ReLU.
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    With ``bn_affine`` the BN has its own affine (w, b), applied before the
+    FiLM as in the release; the two affines are applied as one,
+    ``(gamma w) x_hat + (gamma b + beta)``, which is the same map with one
+    element-wise pass and one allocation fewer. The ReLU is in place.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 bn_affine: bool = True) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.norm = nn.BatchNorm2d(out_channels, affine=False)
+        self.norm = nn.BatchNorm2d(out_channels, affine=bn_affine)
         self.out_channels = out_channels
 
     def forward(self, x: torch.Tensor, gamma: torch.Tensor,
                 beta: torch.Tensor) -> torch.Tensor:
         """``gamma``, ``beta``: B x C."""
-        x = self.norm(self.conv(x))
-        return F.relu(x * gamma[:, :, None, None] + beta[:, :, None, None])
+        x = _batch_norm(self.norm, self.conv(x))
+        if self.norm.affine:
+            beta = torch.addcmul(beta, gamma, self.norm.bias)
+            gamma = gamma * self.norm.weight
+        x = torch.addcmul(beta[:, :, None, None], x, gamma[:, :, None, None])
+        return x.relu_()
+
+
+def _per_stage(name: str, value, stages: int, kind: type) -> Tuple:
+    """``value`` broadcast to one entry per stage, checked."""
+    values = (value,) * stages if isinstance(value, kind) else tuple(value)
+    if len(values) != stages:
+        raise ValueError(f'PairFiLMMapper: {name} has {len(values)} entries '
+                         f'for {stages} stages: {value!r}')
+    return values
 
 
 class PairFiLMMapper(nn.Module):
     """Map a task's encoded map into the joint space, conditioned on a pair.
 
-    A per-task stem (1x1 conv from the task's encoded channels) feeds a
-    shared encoder of ``len(widths)`` stages (``convs_per_stage`` FiLM convs
-    and a 2x2 max-pool each), then a 1x1 conv to ``out_channels``. Each
-    ordered pair ``(s, t)`` owns an embedding of every FiLM gamma and beta,
-    initialised to the identity (gamma 1, beta 0).
+    A per-task stem (``stem='conv'``: 3x3 conv + BN + ReLU; ``'linear'``: a
+    1x1 conv) takes the task's encoded channels to ``widths[0]``; stage
+    ``k`` has ``convs_per_stage[k]`` :class:`FiLMConv` of ``widths[k]``
+    channels and a 2x2 max-pool if ``pool[k]``. The output is the last
+    stage's map (``output='pooled'``, non-negative, ``widths[-1]``
+    channels) or a signed 1x1 conv of it to ``out_channels``
+    (``output='conv'``). Each ordered pair ``(s, t)`` owns one row of
+    ``film`` (every FiLM gamma, then every beta), initialised to the
+    identity (gamma 1, beta 0).
 
     Args:
         in_channels: ``{task: channels of its encoded map}``.
         tasks: the model's tasks; pairs are all ordered ``(s, t)``, s != t.
         widths: channels of the encoder stages.
-        out_channels: channels of the joint space (that of the image feature
-            it is compared with).
+        out_channels: channels of the joint space; with ``output='pooled'``
+            None or ``widths[-1]``.
+        convs_per_stage: FiLM convs per stage (an int: the same for all).
+        pool: per stage, whether a 2x2 max-pool ends it (a bool: all).
+        stem: ``'conv'`` or ``'linear'``.
+        output: ``'pooled'`` or ``'conv'``.
+        bn_affine: the encoder's BN has its own affine before the FiLM.
+        shared_bn: :meth:`map_all` passes the maps through the encoder as
+            one batch (one set of BN statistics) instead of one by one.
     """
 
     def __init__(self, in_channels: Dict[str, int], tasks: Sequence[str],
-                 widths: Sequence[int] = (64, 128, 256, 512, 512),
-                 out_channels: int = 512, convs_per_stage: int = 2) -> None:
+                 widths: Sequence[int] = XTC_RELEASE['widths'],
+                 out_channels: Optional[int] = None,
+                 convs_per_stage: Union[int, Sequence[int]] =
+                 XTC_RELEASE['convs_per_stage'],
+                 pool: Union[bool, Sequence[bool]] = True,
+                 stem: str = 'conv', output: str = 'pooled',
+                 bn_affine: bool = True, shared_bn: bool = False) -> None:
         super().__init__()
         self.tasks = tuple(tasks)
+        missing = [t for t in self.tasks if t not in in_channels]
+        if missing:
+            raise KeyError(f'PairFiLMMapper: in_channels has no entry for '
+                           f'{missing}')
+        widths = tuple(int(w) for w in widths)
+        if not widths:
+            raise ValueError('PairFiLMMapper: widths is empty')
+        convs = _per_stage('convs_per_stage', convs_per_stage, len(widths),
+                           int)
+        if any(n < 1 for n in convs):
+            raise ValueError(f'PairFiLMMapper: convs_per_stage must be >= 1, '
+                             f'got {convs_per_stage!r}')
+        self.pool = _per_stage('pool', pool, len(widths), bool)
         self.pairs: Tuple[Tuple[str, str], ...] = tuple(
             (s, t) for s in self.tasks for t in self.tasks if s != t)
         self.stems = nn.ModuleDict({
-            t: nn.Conv2d(in_channels[t], widths[0], 1) for t in self.tasks})
-        layers, c_in = [], widths[0]
-        self.stage_ends = []
-        for w in widths:
-            for _ in range(convs_per_stage):
-                layers.append(FiLMConv(c_in, w))
+            t: self._stem(stem, in_channels[t], widths[0])
+            for t in self.tasks})
+        layers, c_in, self.stage_ends = [], widths[0], []
+        for w, n in zip(widths, convs):
+            for _ in range(n):
+                layers.append(FiLMConv(c_in, w, bn_affine))
                 c_in = w
             self.stage_ends.append(len(layers) - 1)
         self.layers = nn.ModuleList(layers)
-        self.out = nn.Conv2d(c_in, out_channels, 1)
-        self.film_size = sum(m.out_channels for m in layers)
+        self.pool_after = frozenset(
+            end for end, p in zip(self.stage_ends, self.pool) if p)
+        if output == 'pooled':
+            if out_channels not in (None, c_in):
+                raise ValueError(f"PairFiLMMapper: output='pooled' gives "
+                                 f'widths[-1] = {c_in} channels, '
+                                 f'out_channels={out_channels}')
+            self.out = nn.Identity()
+        elif output == 'conv':
+            if out_channels is None:
+                raise ValueError("PairFiLMMapper: output='conv' needs "
+                                 'out_channels')
+            self.out = nn.Conv2d(c_in, out_channels, 1)
+            c_in = out_channels
+        else:
+            raise ValueError(f"PairFiLMMapper: output must be 'pooled' or "
+                             f"'conv', got {output!r}")
+        self.out_channels = c_in
+        self.shared_bn = bool(shared_bn)
+        self.film_sizes = [m.out_channels for m in layers]
+        self.film_size = sum(self.film_sizes)
         self.film = nn.Embedding(len(self.pairs), 2 * self.film_size)
         with torch.no_grad():
             self.film.weight[:, :self.film_size].fill_(1.0)
             self.film.weight[:, self.film_size:].zero_()
 
+    @staticmethod
+    def _stem(kind: str, c_in: int, c_out: int) -> nn.Module:
+        if kind == 'conv':
+            return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1),
+                                 nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+        if kind == 'linear':
+            return nn.Conv2d(c_in, c_out, 1)
+        raise ValueError(f"PairFiLMMapper: stem must be 'conv' or 'linear', "
+                         f'got {kind!r}')
+
     def pair_index(self, source: str, target: str) -> int:
         """Row of the FiLM embedding of the ordered pair."""
         return self.pairs.index((source, target))
 
-    def forward(self, maps: Sequence[Tuple[torch.Tensor, str]],
-                pair_ids: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Map each ``(x, task)`` (x: B x C_task x H x W, the encoded map of
-        ``task``) with the FiLM parameters of ``pair_ids`` (B,).
+    def film_params(self, pair_ids: torch.Tensor
+                    ) -> Tuple[Tuple[torch.Tensor, ...],
+                               Tuple[torch.Tensor, ...]]:
+        """Per layer, the B x C gammas and betas of ``pair_ids`` (B,)."""
+        film = self.film(pair_ids)
+        return (film[:, :self.film_size].split(self.film_sizes, dim=1),
+                film[:, self.film_size:].split(self.film_sizes, dim=1))
 
-        The maps go through the shared encoder as one batch, so its batch
-        statistics are those of the GT and prediction maps together.
-        """
-        x = torch.cat([self.stems[task](m) for m, task in maps])
-        film = self.film(pair_ids).repeat(len(maps), 1)
-        sizes = [m.out_channels for m in self.layers]
-        gammas = film[:, :self.film_size].split(sizes, dim=1)
-        betas = film[:, self.film_size:].split(sizes, dim=1)
+    def encode(self, x: torch.Tensor, gammas, betas) -> torch.Tensor:
+        """The shared FiLM encoder and output on stem features."""
         for i, layer in enumerate(self.layers):
             x = layer(x, gammas[i], betas[i])
-            if i in self.stage_ends:
+            if i in self.pool_after:
                 x = F.max_pool2d(x, 2, 2, ceil_mode=True)
-        return self.out(x).chunk(len(maps))
+        return self.out(x)
+
+    def forward(self, x: torch.Tensor, task: str,
+                pair_ids: torch.Tensor) -> torch.Tensor:
+        """Map one encoded map ``x`` (B x C_task x H x W) of ``task`` with
+        the FiLM of ``pair_ids`` (B,); BN statistics are those of ``x``."""
+        gammas, betas = self.film_params(pair_ids)
+        return self.encode(self.stems[task](x), gammas, betas)
+
+    def map_all(self, maps: Sequence[Tuple[torch.Tensor, str]],
+                pair_ids: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Map each ``(x, task)`` with the FiLM of ``pair_ids``: one by one
+        (each map its own BN statistics), or with ``shared_bn`` as one
+        batch through the encoder."""
+        if not self.shared_bn:
+            return tuple(self(m, task, pair_ids) for m, task in maps)
+        gammas, betas = self.film_params(pair_ids.repeat(len(maps)))
+        x = torch.cat([self.stems[task](m) for m, task in maps])
+        return self.encode(x, gammas, betas).chunk(len(maps))

@@ -21,7 +21,7 @@ from mtpsl.registry import MODELS
 from mtpsl.structures import task_spec
 
 from .base import BaseCrossTaskMethod, MethodBundle, ViewBundle
-from .film_mapper import PairFiLMMapper
+from .film_mapper import OURS_BEFORE_ISSUE_11, PairFiLMMapper
 from .toolkit import (cosine_distance, encode_prediction, encode_target,
                       labelled_unlabelled_pairs)
 
@@ -65,8 +65,10 @@ class XTC(BaseCrossTaskMethod):
                                  f'task {task!r}')
             in_channels[task] = (self.num_classes[task]
                                  if spec.kind == 'label' else spec.channels)
-        self.mapper = PairFiLMMapper(in_channels, self.tasks, mapper_widths,
-                                     feat_channels, mapper_convs_per_stage)
+        self.mapper = PairFiLMMapper(in_channels, self.tasks, **dict(
+            OURS_BEFORE_ISSUE_11, widths=mapper_widths,
+            out_channels=feat_channels,
+            convs_per_stage=mapper_convs_per_stage))
         self.feat_index = feat_index
         self.reg_weight = float(reg_weight)
         self.gumbel_tau = float(gumbel_tau)
@@ -91,7 +93,7 @@ class XTC(BaseCrossTaskMethod):
             pair_ids = torch.full((images.numel(),),
                                   self.mapper.pair_index(src, tgt),
                                   dtype=torch.long, device=images.device)
-            mapped_s, mapped_t = self.mapper(
+            mapped_s, mapped_t = self.mapper.map_all(
                 [(gt_map.to(pred_map.dtype), src), (pred_map, tgt)],
                 pair_ids)
             feat = image_feat[images]

@@ -1,0 +1,146 @@
+"""The pair-conditioned FiLM encoder: the release configurations' parameter
+counts, the folded BN + FiLM against the two affines applied one after the
+other, per-map vs shared BN, and bad arguments."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mtpsl.models.methods.film_mapper import (OURS_BEFORE_ISSUE_11,
+                                              REGION_CONTRAST_RELEASE,
+                                              XTC_RELEASE, FiLMConv,
+                                              PairFiLMMapper)
+
+NYU_IN = dict(sem_seg=13, depth=1, normal=3)
+NYU_TASKS = ('sem_seg', 'depth', 'normal')
+
+
+def _count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_xtc_release_mapper_has_the_release_parameter_count():
+    mapper = PairFiLMMapper(NYU_IN, NYU_TASKS, **XTC_RELEASE)
+    # docs/FACTS.md: 14,819,328 parameters, of which FiLM gamma/beta 50,688
+    # (6 pairs x 2 x (2*64 + 2*128 + 3*256 + 3*512 + 3*512)).
+    assert _count(mapper) == 14_819_328
+    assert mapper.film.weight.numel() == 50_688 == 6 * 2 * 4224
+    assert len(mapper.layers) == 13
+    # the default configuration is the release's
+    assert _count(PairFiLMMapper(NYU_IN, NYU_TASKS)) == 14_819_328
+
+
+def test_region_contrast_mapper_count_and_output_shape():
+    mapper = PairFiLMMapper(NYU_IN, NYU_TASKS, **REGION_CONTRAST_RELEASE)
+    assert _count(mapper) == 72_912  # docs/FACTS.md, region contrast
+    out = mapper(torch.rand(2, 1, 288, 384), 'depth', torch.tensor([2, 3]))
+    assert out.shape == (2, 32, 18, 24)  # 32 channels at 1/16
+    assert bool((out >= 0).all())  # the last pooled (ReLU) map
+
+
+def test_our_earlier_variant_count_and_signed_output():
+    mapper = PairFiLMMapper(NYU_IN, NYU_TASKS, **OURS_BEFORE_ISSUE_11)
+    assert _count(mapper) == 9_739_392  # the figure of issue 11
+    torch.manual_seed(0)
+    out = mapper(torch.rand(2, 3, 64, 64), 'normal', torch.tensor([0, 5]))
+    assert out.shape == (2, 512, 2, 2)
+    assert bool((out < 0).any())  # a 1x1 conv: signed
+
+
+def _reference_film_conv(layer, bn, x, gamma, beta):
+    """conv -> nn.BatchNorm2d (its own affine) -> FiLM -> ReLU, unfused."""
+    y = bn(layer.conv(x))
+    return F.relu(y * gamma[:, :, None, None] + beta[:, :, None, None])
+
+
+@pytest.mark.parametrize('affine', [True, False])
+def test_folded_bn_film_equals_the_two_affines_in_turn(affine):
+    torch.manual_seed(0)
+    layer = FiLMConv(3, 4, bn_affine=affine)
+    bn = torch.nn.BatchNorm2d(4, affine=affine)
+    if affine:
+        with torch.no_grad():
+            layer.norm.weight.uniform_(0.5, 2.0)
+            layer.norm.bias.uniform_(-1.0, 1.0)
+        bn.load_state_dict(layer.norm.state_dict())
+    x = torch.randn(2, 3, 5, 6)
+    gamma = torch.rand(2, 4) + 0.5
+    beta = torch.randn(2, 4)
+    got = layer(x, gamma, beta)
+    want = _reference_film_conv(layer, bn, x, gamma, beta)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    # running statistics updated exactly as nn.BatchNorm2d's
+    torch.testing.assert_close(layer.norm.running_mean, bn.running_mean)
+    torch.testing.assert_close(layer.norm.running_var, bn.running_var)
+    assert int(layer.norm.num_batches_tracked) == 1
+    layer.eval()
+    bn.eval()
+    torch.testing.assert_close(layer(x, gamma, beta),
+                               _reference_film_conv(layer, bn, x, gamma, beta),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_reach_bn_affine_and_film_rows_of_the_pair_only():
+    torch.manual_seed(0)
+    mapper = PairFiLMMapper(dict(depth=1, normal=3), ('depth', 'normal'),
+                            widths=(4, 4), convs_per_stage=(1, 2))
+    out = mapper(torch.rand(2, 1, 8, 8), 'depth', torch.tensor([1, 1]))
+    out.sum().backward()
+    grad = mapper.film.weight.grad
+    assert bool(grad[1].abs().sum() > 0) and bool((grad[0] == 0).all())
+    assert mapper.layers[0].norm.weight.grad is not None
+    assert mapper.stems['normal'][0].weight.grad is None  # not used
+
+
+def test_identity_film_is_plain_conv_bn_relu():
+    torch.manual_seed(0)
+    mapper = PairFiLMMapper(dict(depth=1, normal=3), ('depth', 'normal'),
+                            widths=(4,), convs_per_stage=1, pool=False)
+    x = torch.rand(2, 1, 6, 6)
+    stem = mapper.stems['depth'](x)
+    layer = mapper.layers[0]
+    want = F.relu(layer.norm(layer.conv(stem)))
+    mapper.layers[0].norm.num_batches_tracked.zero_()
+    got = mapper(x, 'depth', torch.tensor([0, 1]))
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_per_map_bn_vs_one_shared_batch():
+    torch.manual_seed(0)
+    # a linear stem: a conv stem's BN is per task, so per map anyway
+    kw = dict(widths=(4, 8), convs_per_stage=(1, 1), stem='linear')
+    sep = PairFiLMMapper(dict(depth=1, normal=3), ('depth', 'normal'), **kw)
+    shared = PairFiLMMapper(dict(depth=1, normal=3), ('depth', 'normal'),
+                            shared_bn=True, **kw)
+    shared.load_state_dict(sep.state_dict())
+    a, b = torch.rand(2, 1, 8, 8), 3 * torch.rand(2, 1, 8, 8)
+    ids = torch.tensor([0, 0])
+    got = sep.map_all([(a, 'depth'), (b, 'depth')], ids)
+    for m, g in zip((a, b), got):  # each map on its own
+        ref = PairFiLMMapper(dict(depth=1, normal=3), ('depth', 'normal'),
+                             **kw)
+        ref.load_state_dict(shared.state_dict())
+        torch.testing.assert_close(g, ref(m, 'depth', ids))
+    # shared: the two maps are one BN batch
+    ref = PairFiLMMapper(dict(depth=1, normal=3), ('depth', 'normal'), **kw)
+    ref.load_state_dict(shared.state_dict())
+    want = ref(torch.cat([a, b]), 'depth', ids.repeat(2)).chunk(2)
+    got_shared = shared.map_all([(a, 'depth'), (b, 'depth')], ids)
+    for g, w in zip(got_shared, want):
+        torch.testing.assert_close(g, w)
+    assert not torch.allclose(got_shared[0], got[0])
+
+
+@pytest.mark.parametrize('kw, match', [
+    (dict(convs_per_stage=(2, 2)), 'convs_per_stage has 2 entries'),
+    (dict(convs_per_stage=0), 'must be >= 1'),
+    (dict(pool=(True,)), 'pool has 1 entries'),
+    (dict(stem='3x3'), "stem must be 'conv' or 'linear'"),
+    (dict(output='mean'), "output must be 'pooled' or 'conv'"),
+    (dict(out_channels=256), "output='pooled' gives widths"),
+    (dict(output='conv'), 'needs out_channels'),
+])
+def test_bad_arguments_name_the_key(kw, match):
+    with pytest.raises(ValueError, match=match):
+        PairFiLMMapper(NYU_IN, NYU_TASKS, **kw)
+    with pytest.raises(KeyError, match='normal'):
+        PairFiLMMapper(dict(sem_seg=13, depth=1), NYU_TASKS)
