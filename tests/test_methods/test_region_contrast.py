@@ -62,7 +62,7 @@ def test_info_nce_golden_three_regions_with_bank():
 
 def test_hardest_negative_budget_and_target_anchors():
     rc = _rc(covariance='diag', negatives=1, tau=1.0, bank_size=4,
-             anchors='target')
+             anchors='target', rest='drop')
     rc.bank.push(BANK)
     losses, _ = rc.contrast_terms(S, T, torch.zeros(3, dtype=torch.long))
     # anchors of the prediction map only, each with its single hardest
@@ -71,9 +71,34 @@ def test_hardest_negative_budget_and_target_anchors():
     assert losses.tolist() == pytest.approx(expected, rel=1e-12)
 
 
+def test_rest_by_bound_is_exact_for_diagonals_and_bounds_full_ones():
+    rc = _rc(covariance='diag', negatives=1, tau=1.0, bank_size=4)
+    rc.bank.push(BANK)
+    unit = torch.zeros(3, dtype=torch.long)
+    losses, _ = rc.contrast_terms(S, T, unit)
+    # for diagonal Gaussians the marginal bound IS W2: the loss is exact
+    expected = [_nce(p, o + [b]) for p, o, b in W_S.values()] + \
+               [_nce(p, o + [b]) for p, o, b in W_T.values()]
+    assert losses.tolist() == pytest.approx(expected, rel=1e-12)
+    # full covariances: an upper bound of the exact loss, equal with K=all
+    gen = torch.Generator().manual_seed(3)
+    ids = torch.arange(1, 7).repeat_interleave(12).reshape(1, 8, 9)
+    g_s, unit, _ = region_gaussians(torch.randn(1, 2, 8, 9, generator=gen,
+                                                dtype=D64), ids, eps=1e-3)
+    g_t, _, _ = region_gaussians(torch.randn(1, 2, 8, 9, generator=gen,
+                                             dtype=D64), ids, eps=1e-3)
+    exact = _rc(negatives=None, bank_size=0)
+    bounded = _rc(negatives=2, bank_size=0)
+    everything = _rc(negatives=5, bank_size=0)
+    e = exact.contrast_terms(g_s, g_t, unit)[0]
+    b = bounded.contrast_terms(g_s, g_t, unit)[0]
+    assert (b >= e - 1e-12).all() and (b > e + 1e-9).any()
+    assert torch.allclose(everything.contrast_terms(g_s, g_t, unit)[0], e)
+
+
 def test_random_negatives_come_from_the_generator():
     rc = _rc(covariance='diag', negatives=2, negative_select='random',
-             tau=1.0, bank_size=4)
+             tau=1.0, bank_size=4, rest='drop')
     rc.bank.push(BANK)
     unit = torch.zeros(3, dtype=torch.long)
     runs = [rc.contrast_terms(S, T, unit, torch.Generator().manual_seed(s)
@@ -195,7 +220,7 @@ def test_release_mapper_size_and_resolution():
 
 
 @pytest.mark.parametrize('options', [
-    dict(), dict(covariance='diag'), dict(distance='kl', eps=1e-2),
+    dict(), dict(covariance='diag'), dict(distance='kl', eps=1e-2, rest='drop'),
     dict(contrast='vector'), dict(contrast='vector', vector_metric='cosine'),
     dict(contrast='pixel'), dict(extraction='patch'),
     dict(regions='semantic_gt'), dict(aggregation='release'),

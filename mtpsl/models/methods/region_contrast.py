@@ -35,7 +35,7 @@ CHOICES = dict(extraction=('region', 'patch'),
                contrast=('gaussian', 'vector', 'pixel'),
                distance=('w2', 'kl'), covariance=('full', 'diag'),
                vector_metric=('l2', 'cosine'),
-               negative_select=('random', 'hardest'),
+               negative_select=('random', 'hardest'), rest=('bound', 'drop'),
                anchors=('both', 'target'), pairs=('unlabelled', 'all'),
                view=('view1', 'view2'), aggregation=('mean', 'release'),
                pair_dtype=('float32', 'float64'))
@@ -53,6 +53,22 @@ def labelled_pairs(label_flags: torch.Tensor
             if s != t and images.numel():
                 out.append((s, t, images))
     return out
+
+
+def _sq_dist(x: torch.Tensor, anchor: torch.Tensor, in_image: torch.Tensor,
+             bank_start: int) -> torch.Tensor:
+    """Squared L2 between ``x[anchor]`` (A,) and the candidates of each
+    anchor: ``x[in_image]`` (A x W, per-anchor indices), then every bank
+    row ``x[bank_start:]`` (shared by all anchors: a matrix product, not
+    an A x N x C gather). A x (W + N)."""
+    xa = x[anchor]
+    near = ((x[in_image] - xa[:, None]) ** 2).sum(-1)
+    bank = x[bank_start:]
+    if bank.shape[0] == 0:
+        return near
+    far = ((xa * xa).sum(1)[:, None] + (bank * bank).sum(1)[None]
+           - 2 * xa @ bank.T).clamp_min(0)
+    return torch.cat([near, far], dim=1)
 
 
 @MODELS.register_module()
@@ -81,10 +97,13 @@ class RegionContrast(BaseCrossTaskMethod):
         unbiased, eps, min_pixels: of the region covariances.
         tau: temperature of Eq. (4).
         bank_size: FIFO bank of region Gaussians (0: none).
-        negatives: negatives per anchor, picked among the other regions of
-            its image and the bank (None: all of them, the exact loss).
-        negative_select: ``'hardest'`` (smallest distance of the means and
-            standard deviations, a lower bound of W2) or ``'random'``.
+        negatives: negatives per anchor with the exact distance, picked
+            among the other regions of its image and the bank (None: all,
+            the exact loss); see :meth:`contrast_terms`.
+        negative_select: ``'hardest'`` (smallest lower bound of W2: means
+            and per-channel standard deviations) or ``'random'``.
+        rest: the other negatives enter with that lower bound
+            (``'bound'``) or are left out (``'drop'``; needed with KL).
         anchors: ``'both'`` maps' regions are anchors, or only the
             prediction map's (``'target'``).
         pairs: ``'unlabelled'`` ((labelled, unlabelled) pairs) or ``'all'``
@@ -105,8 +124,9 @@ class RegionContrast(BaseCrossTaskMethod):
                  distance: str = 'w2', covariance: str = 'full',
                  vector_metric: str = 'l2', unbiased: bool = True,
                  eps: float = 1e-6, min_pixels: int = 10, tau: float = 5.4,
-                 bank_size: int = 1000, negatives: Optional[int] = 64,
-                 negative_select: str = 'hardest', anchors: str = 'both',
+                 bank_size: int = 1000, negatives: Optional[int] = 4,
+                 negative_select: str = 'hardest', rest: str = 'bound',
+                 anchors: str = 'both',
                  pairs: str = 'unlabelled', view: str = 'view1',
                  aggregation: str = 'mean', release_scale: float = 2.0,
                  pixels_per_region: int = 4, pair_dtype: str = 'float32',
@@ -117,7 +137,8 @@ class RegionContrast(BaseCrossTaskMethod):
         given = dict(extraction=extraction, regions=regions,
                      contrast=contrast, distance=distance,
                      covariance=covariance, vector_metric=vector_metric,
-                     negative_select=negative_select, anchors=anchors, pairs=pairs,
+                     negative_select=negative_select, rest=rest,
+                     anchors=anchors, pairs=pairs,
                      view=view, aggregation=aggregation,
                      pair_dtype=pair_dtype)
         for key, value in given.items():
@@ -128,6 +149,9 @@ class RegionContrast(BaseCrossTaskMethod):
         if contrast == 'gaussian' and covariance == 'full' and eps <= 0:
             raise ValueError(f'RegionContrast: eps must be > 0 with full '
                              f'covariances (Cholesky factors), got {eps}')
+        if rest == 'bound' and distance == 'kl' and contrast == 'gaussian':
+            raise ValueError("RegionContrast: rest='bound' is a bound of W2, "
+                             "not of KL; use rest='drop' with distance='kl'")
         if tau <= 0:
             raise ValueError(f'RegionContrast: tau must be > 0, got {tau}')
         if regions == 'semantic_gt' and 'sem_seg' not in tasks:
@@ -223,19 +247,13 @@ class RegionContrast(BaseCrossTaskMethod):
         fn = w2_squared if self.distance == 'w2' else kl_divergence
         return fn(a, b, ia, ib, pair_dtype=dtype, factors=factors)
 
-    def _proxy(self, every: Gaussians, anchor: torch.Tensor,
-               cand: torch.Tensor) -> torch.Tensor:
-        """A cheap lower bound of W2 (means and per-channel standard
-        deviations) between ``every[anchor]`` (A,) and ``every[cand]``
-        (A x P), to pick the hardest negatives."""
-        with torch.no_grad():
-            feats = [every.mean]
-            if self.contrast == 'gaussian':
-                var = (every.cov if every.diagonal else torch.diagonal(
-                    every.cov, dim1=-2, dim2=-1))
-                feats.append(var.clamp_min(0).sqrt())
-            x = torch.cat(feats, dim=1)
-            return ((x[cand] - x[anchor][:, None]) ** 2).sum(-1)
+    def _bound_feats(self, every: Gaussians) -> torch.Tensor:
+        """Per Gaussian, ``[mean, sqrt(diag cov)]``: the squared L2 between
+        two of them is the W2 of the per-channel marginals, a lower bound
+        of W2 (any coupling of the joints couples the marginals)."""
+        var = every.cov if every.diagonal else torch.diagonal(
+            every.cov, dim1=-2, dim2=-1)
+        return torch.cat([every.mean, var.clamp_min(0).sqrt()], dim=1)
 
     def contrast_terms(self, g_s: Gaussians, g_t: Gaussians,
                        unit: torch.Tensor, generator=None
@@ -244,10 +262,14 @@ class RegionContrast(BaseCrossTaskMethod):
         Gaussians of region i and ``unit[i]`` its (image, pair) unit.
 
         Candidates of an anchor: its positive (the same region in the other
-        map) and the negatives: the other regions of its unit in the other
-        map and the bank, all of them or ``negatives`` of them (hardest by
-        :meth:`_proxy`, or random). Returns the (A,) losses and the unit of
-        each anchor."""
+        map, always exact) and its negatives: the other regions of its unit
+        in the other map and the whole bank. With ``negatives=None`` every
+        distance is exact; with ``negatives=K`` the K hardest (by the lower
+        bound of :meth:`_bound_feats`) or K random negatives are exact and
+        the others enter with their lower bound (``rest='bound'``: an upper
+        bound of the exact loss, equal to it when K covers all) or not at
+        all (``rest='drop'``). The vector contrast is always exact (cheap).
+        Returns the (A,) losses and the unit of each anchor."""
         g, dev = len(g_s), unit.device
         bank = self.bank.entries()
         sets = [g_s, g_t] + ([bank.to(g_s.mean.dtype)] if bank is not None
@@ -269,30 +291,43 @@ class RegionContrast(BaseCrossTaskMethod):
         col = torch.where(in_image, col, 0)
         n_bank = len(bank) if bank is not None else 0
         bank_cols = (2 * g + torch.arange(n_bank, device=dev)).expand(g, -1)
+        valid = torch.cat([in_image, torch.ones_like(bank_cols,
+                                                     dtype=torch.bool)], 1)
+        k = self.negatives
+        budget = (self.contrast != 'vector' and k is not None
+                  and k < valid.shape[1])
+        bound = self._bound_feats(every) if budget else None
+        symmetric = self.contrast == 'vector' or self.distance == 'w2'
         directions = [(g, 0)] if self.anchors == 'target' else [(0, g), (g, 0)]
-        losses = []
+        losses, pos = [], None
         for off_a, off_b in directions:
             anchor = ar + off_a
             pool = torch.cat([col + off_b, bank_cols], dim=1)
-            valid = torch.cat([in_image, torch.ones_like(
-                bank_cols, dtype=torch.bool)], dim=1)
-            k = self.negatives
-            if k is not None and k < pool.shape[1]:
-                if self.negative_select == 'random':
-                    keys = torch.rand(pool.shape, generator=generator,
-                                      device=dev)
-                else:
-                    keys = self._proxy(every, anchor, pool)
-                keys = torch.where(valid, keys, float('inf'))
-                pick = keys.topk(k, dim=1, largest=False).indices
-                pool, valid = pool.gather(1, pick), valid.gather(1, pick)
-            pairs_a = torch.cat([anchor[:, None], anchor[:, None].expand_as(
-                pool)], dim=1)
-            pairs_b = torch.cat([(ar + off_b)[:, None], pool], dim=1)
-            d = self._dist(every, every, pairs_a, pairs_b, factors)
-            logits = (-d / self.tau).masked_fill(
-                ~torch.cat([torch.ones_like(valid[:, :1]), valid], dim=1),
-                float('-inf'))
+            if pos is None or not symmetric:
+                pos = self._dist(every, every, anchor, ar + off_b, factors)
+            if not budget:
+                d = self._dist(every, every, anchor[:, None].expand_as(pool),
+                               pool, factors)
+                neg = (-d / self.tau).masked_fill(~valid, float('-inf'))
+            else:
+                with torch.no_grad():
+                    if self.negative_select == 'random':
+                        keys = torch.rand(pool.shape, generator=generator,
+                                          device=dev)
+                    else:
+                        keys = _sq_dist(bound, anchor, col + off_b, 2 * g)
+                    keys = keys.masked_fill(~valid, float('inf'))
+                    pick = keys.topk(k, dim=1, largest=False).indices
+                d = self._dist(every, every, anchor[:, None].expand_as(pick),
+                               pool.gather(1, pick), factors)
+                neg = (-d / self.tau).masked_fill(~valid.gather(1, pick),
+                                                  float('-inf'))
+                if self.rest == 'bound':
+                    rest = _sq_dist(bound, anchor, col + off_b, 2 * g)
+                    keep = valid.scatter(1, pick, False)
+                    neg = torch.cat([neg, (-rest / self.tau).masked_fill(
+                        ~keep, float('-inf'))], dim=1)
+            logits = torch.cat([(-pos / self.tau)[:, None], neg], dim=1)
             losses.append(info_nce(logits[:, 0], logits))
         return torch.cat(losses), unit.repeat(len(directions))
 
