@@ -32,8 +32,6 @@ from .toolkit import region_segments
 # Pairs per batched SVD call: bounds the C x C temporaries (4 KiB a pair at
 # C = 32, float32).
 PAIR_CHUNK = 16384
-# Pixels per outer-product chunk when summing covariances.
-PIXEL_CHUNK = 4096
 
 
 @dataclass
@@ -72,6 +70,37 @@ class Gaussians:
                          torch.cat([p.count for p in parts]))
 
 
+def segment_gram(x: torch.Tensor, segment: torch.Tensor,
+                 counts: torch.Tensor) -> torch.Tensor:
+    """``sum_{p in g} x_p x_p^T`` for every segment g: G x C x C.
+
+    Pixels are grouped by segment and each segment zero-padded to the
+    largest of its size class (sizes within a factor of 2), so every class
+    is one batched matrix product (``bmm``): at most log2(largest) + 1
+    products and at most 2x padding, never a P x C x C outer-product
+    tensor. The loop runs over size classes, not regions."""
+    g, c = counts.numel(), x.shape[1]
+    out = x.new_zeros(g, c, c)
+    if g == 0:
+        return out
+    order = torch.argsort(segment, stable=True)
+    offsets = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(order.numel(), device=x.device) - offsets[
+        segment[order]]
+    size_class = torch.ceil(torch.log2(counts.double())).long()
+    pix_class = size_class[segment[order]]
+    for k in torch.unique(size_class).tolist():
+        segs = torch.nonzero(size_class == k).flatten()
+        local = torch.full((g,), -1, dtype=torch.long, device=x.device)
+        local[segs] = torch.arange(segs.numel(), device=x.device)
+        sel = pix_class == k
+        rows = local[segment[order][sel]]
+        padded = x.new_zeros(segs.numel(), int(counts[segs].max()), c)
+        padded = padded.index_put((rows, rank[sel]), x[order[sel]])
+        out = out.index_put((segs,), padded.mT @ padded)
+    return out
+
+
 def region_gaussians(feats: torch.Tensor, ids: torch.Tensor,
                      min_pixels: int = 10, unbiased: bool = True,
                      eps: float = 0.0, diagonal: bool = False,
@@ -92,7 +121,8 @@ def region_gaussians(feats: torch.Tensor, ids: torch.Tensor,
 
     Returns ``(gaussians, image, region)``: G Gaussians ordered by
     (image, region id), and the image index and region id of each.
-    Segment reductions (``index_add``): no Python loop over regions.
+    Segment reductions (``index_add``, :func:`segment_gram`): no Python
+    loop over regions.
     """
     if ids.dim() == 4:
         ids = ids[:, 0]
@@ -111,13 +141,7 @@ def region_gaussians(feats: torch.Tensor, ids: torch.Tensor,
         cov = x.new_zeros(g, c).index_add(0, inv, xc * xc) / denom[:, None]
         cov = cov + eps
     else:
-        cov = x.new_zeros(g, c * c)
-        for start in range(0, xc.shape[0], PIXEL_CHUNK):
-            part = xc[start:start + PIXEL_CHUNK]
-            cov = cov.index_add(0, inv[start:start + PIXEL_CHUNK],
-                                (part[:, :, None] * part[:, None, :]
-                                 ).reshape(-1, c * c))
-        cov = cov.reshape(g, c, c) / denom[:, None, None]
+        cov = segment_gram(xc, inv, n) / denom[:, None, None]
         if eps:
             cov = cov + eps * torch.eye(c, dtype=dtype, device=cov.device)
     return Gaussians(mean, cov, n), image, region
