@@ -27,8 +27,8 @@ def _train(config, experiment, resume=False, hooks=None):
     cfg = load_config(config)
     cfg.experiment_name = experiment
     cfg.resume = resume
-    if hooks:
-        cfg.custom_hooks = hooks
+    if hooks:  # added to the config's own (e.g. a loss ramp-up)
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + hooks
     MTPSLRunner.from_cfg(cfg).train()
     return cfg.work_dir
 
