@@ -220,7 +220,8 @@ def test_release_mapper_size_and_resolution():
 
 
 @pytest.mark.parametrize('options', [
-    dict(), dict(covariance='diag'), dict(distance='kl', eps=1e-2, rest='drop'),
+    dict(), dict(covariance='diag'),
+    dict(distance='kl', eps=1e-2, rest='drop'),
     dict(contrast='vector'), dict(contrast='vector', vector_metric='cosine'),
     dict(contrast='pixel'), dict(extraction='patch'),
     dict(regions='semantic_gt'), dict(aggregation='release'),

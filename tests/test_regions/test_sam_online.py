@@ -30,7 +30,8 @@ def tiny_layout(tiny_procedural_root, tmp_path, monkeypatch):
     os.makedirs(root / 'train' / 'image')
     for i in range(3):
         shutil.copy(osp.join(tiny_procedural_root, 'val', 'image',
-                             f'{i}.npy'), root / 'train' / 'image' / f'{i}.npy')
+                             f'{i}.npy'),
+                    root / 'train' / 'image' / f'{i}.npy')
     return str(root)
 
 

@@ -119,7 +119,8 @@ class RegionContrast(BaseCrossTaskMethod):
 
     def __init__(self, tasks: Sequence[str], num_classes: Dict[str, int],
                  mapper: Optional[dict] = None, feature_scale: float = 0.5,
-                 extraction: str = 'region', patch_grid: Sequence[int] = (4, 4),
+                 extraction: str = 'region',
+                 patch_grid: Sequence[int] = (4, 4),
                  regions: str = 'map', contrast: str = 'gaussian',
                  distance: str = 'w2', covariance: str = 'full',
                  vector_metric: str = 'l2', unbiased: bool = True,
@@ -367,7 +368,8 @@ class RegionContrast(BaseCrossTaskMethod):
         has = counts > 0
         unit_means = sums[has] / counts[has]
         if self.aggregation == 'release':
-            value = unit_means.sum() * self.release_scale / view.inputs.shape[0]
+            value = (unit_means.sum() * self.release_scale
+                     / view.inputs.shape[0])
         else:
             value = unit_means.mean()
         return {key: self.loss_weight * value.to(view.inputs.dtype)
