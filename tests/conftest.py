@@ -49,10 +49,12 @@ def run_python(code: str, timeout: int = 300):
 # uninterrupted one ends. ``{name: (base config, methods source)}``.
 RESUME_METHODS = {
     'baseline': (DEMO_CONFIG, ''),
+    # the release's defaults: nested two views, one joint forward, XTC on
+    # view 2, the FiLM on its own lr schedule
     'xtc': (osp.join(REPO, 'configs', 'xtc',
-                     'mtl_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
+                     'xtc_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
             "[dict(type='XTC', num_classes=dict(sem_seg=13), "
-            "feat_channels=8, mapper_widths=segnet_widths, use_view2=False)]"),
+            "feat_channels=8, mapper=dict(widths=segnet_widths))]"),
     # oracle regions through the pipeline, the ramp-up hook, the bank and
     # random negatives (their draws and the bank are part of the state)
     'region_contrast': (

@@ -29,6 +29,12 @@ class NamedParamGroupsConstructor(DefaultOptimWrapperConstructor):
         for group in optim_wrapper.optimizer.param_groups:
             group['param_names'] = [names.get(id(p), '?')
                                     for p in group['params']]
+        # MMEngine's wrapper adds a parameter-less "base" group (the lr it
+        # logs) to the groups a scheduler sees; named so that no prefix
+        # selects it, it follows the schedule of the network (exclude=True)
+        base = getattr(optim_wrapper, 'base_param_settings', None)
+        if base is not None:
+            base['param_names'] = ['<base>']
         return optim_wrapper
 
 

@@ -140,8 +140,13 @@ class MultiTaskModel(BaseModel):
              ) -> Dict[str, torch.Tensor]:
         """Balanced task losses ``<task>.loss_<name>`` on labelled pixels,
         plus the losses ``<method>.loss_<what>`` of the methods."""
-        feats = self.extract_feat(inputs)
-        outputs = self.forward_heads(feats, inputs.shape[-2:])
+        view2_out = None
+        if self._joint_views(inputs_view2):
+            feats, outputs, view2_out = self.forward_joint(inputs,
+                                                           inputs_view2)
+        else:
+            feats = self.extract_feat(inputs)
+            outputs = self.forward_heads(feats, inputs.shape[-2:])
         task_losses, labelled, targets, flag_cols = {}, {}, {}, []
         for task, head in self.heads.items():
             target, flags = stack_targets(data_samples, task,
@@ -160,8 +165,8 @@ class MultiTaskModel(BaseModel):
             view1 = make_view_bundle(inputs, feats, outputs, targets,
                                      torch.stack(flag_cols, dim=1),
                                      data_samples)
-            method_losses, terms = self.method_losses(view1, data_samples,
-                                                      inputs_view2)
+            method_losses, terms = self.method_losses(
+                view1, data_samples, inputs_view2, view2_out)
             task_losses = merge_task_terms(task_losses, terms)
         if getattr(self.balancer, 'needs_shared_params', False):
             losses = self.balancer(task_losses, labelled,
@@ -173,9 +178,33 @@ class MultiTaskModel(BaseModel):
             losses.update(method_losses)
         return losses
 
-    def method_losses(self, view1, data_samples, inputs_view2=None):
+    def _joint_views(self, inputs_view2) -> bool:
+        """Both views in one forward: a method needing view 2 asks so."""
+        return inputs_view2 is not None and any(
+            m.needs_view2 and m.joint_view_forward
+            for m in self.methods.values())
+
+    def forward_joint(self, inputs: torch.Tensor, inputs_view2: torch.Tensor):
+        """One forward over both views (one BN batch, XTC's release):
+        ``(feats, outputs)`` of view 1 and ``(feats2, outputs2)``."""
+        if inputs.shape[1:] != inputs_view2.shape[1:]:
+            raise ValueError(f'MultiTaskModel: joint_view_forward needs '
+                             f'views of one size, got {tuple(inputs.shape)} '
+                             f'and {tuple(inputs_view2.shape)}')
+        n = inputs.shape[0]
+        feats = self.extract_feat(torch.cat([inputs, inputs_view2]))
+        outputs = self.forward_heads(feats, inputs.shape[-2:])
+        split = [{t: {k: v[sl] for k, v in o.items()}
+                  for t, o in outputs.items()}
+                 for sl in (slice(0, n), slice(n, None))]
+        return (tuple(f[:n] for f in feats), split[0],
+                (tuple(f[n:] for f in feats), split[1]))
+
+    def method_losses(self, view1, data_samples, inputs_view2=None,
+                      view2_out=None):
         """Run every method on the bundle (docs/methods.md); the model
-        runs on the second view only if a method needs it.
+        runs on the second view only if a method needs it (``view2_out``:
+        its ``(feats, outputs)`` when already computed jointly).
 
         Returns ``(losses added after the balancer, {task: {loss_x: term}}
         joining the task losses before it)``."""
@@ -183,8 +212,12 @@ class MultiTaskModel(BaseModel):
         if inputs_view2 is not None and any(
                 m.needs_view2 for m in self.methods.values()):
             samples2 = [s.view2 for s in data_samples]
-            feats2 = self.extract_feat(inputs_view2)
-            outputs2 = self.forward_heads(feats2, inputs_view2.shape[-2:])
+            if view2_out is None:
+                feats2 = self.extract_feat(inputs_view2)
+                outputs2 = self.forward_heads(feats2,
+                                              inputs_view2.shape[-2:])
+            else:
+                feats2, outputs2 = view2_out
             stacked = {t: stack_targets(samples2, t,
                                         device=inputs_view2.device)
                        for t in self.tasks}

@@ -237,6 +237,44 @@ def test_two_view_relation_maps_pixels():
     assert v2['gt_maps']['depth'].dtype == np.float32
 
 
+def test_nested_views_view2_is_a_crop_of_view1():
+    # XTC's release: view 2 is a zoom-crop OF view 1 (depth / (s1 * s2))
+    base = unique_id_sample(12, 18)
+    depth0 = base['gt_maps']['depth'][..., 0].copy()
+    np.random.seed(3)
+    t = TwoViewTransform(view_pipeline=[dict(type='RandomScaleCrop',
+                                             scales=(1.5,))],
+                         nested=True)
+    res = t(base)
+    p1, p2 = res['view_params']
+    assert p1['zoom_scale'] == 1.5 and p2['zoom_scale'] == 1.5 * 1.5
+    # every view-2 pixel shows an original pixel that view 1 shows, within
+    # one pixel (two nearest resamplings) of where the composed map says
+    rows, cols = np.mgrid[0:12, 0:18]
+    orig = dict(homography_matrix=np.eye(3), img_shape=(12, 18))
+    ids2 = res['view2']['region_ids']
+    r0, c0, _ = map_pixels(p2, orig, rows, cols)
+    assert np.abs(ids2 // 18 - r0).max() <= 1
+    assert np.abs(ids2 % 18 - c0).max() <= 1
+    assert set(ids2.ravel()) <= set(res['region_ids'].ravel())
+    # depth of view 2 is the depth of the original pixel it shows / (s1 s2)
+    d2 = res['view2']['gt_maps']['depth'][..., 0]
+    np.testing.assert_allclose(d2, depth0[ids2 // 18, ids2 % 18] / 2.25,
+                               rtol=1e-6)
+
+
+def test_nested_views_with_an_identity_view1():
+    base = unique_id_sample(12, 18)
+    np.random.seed(4)
+    t = TwoViewTransform(view_pipeline=[], nested=True, view2_pipeline=[
+        dict(type='RandomScaleCrop', scales=(1.2,))])
+    res = t(copy.deepcopy(base))
+    np.testing.assert_array_equal(res['region_ids'], base['region_ids'])
+    assert res['view_params'][0]['zoom_scale'] == 1.0
+    assert res['view_params'][1]['zoom_scale'] == 1.2
+    assert 'nested=True' in repr(t)
+
+
 def test_two_view_pack_and_unlabelled_task_absent():
     np.random.seed(2)
     pipeline = [TRANSFORMS.build(dict(

@@ -51,6 +51,25 @@ def test_network_and_mapper_halve_on_their_own_steps():
         [v for pair in expected for v in pair])
 
 
+def test_schedules_built_on_the_wrapper_as_a_runner_does():
+    # the Runner gives schedulers the OptimWrapper, whose param_groups end
+    # with MMEngine's parameter-less base group: it follows the network
+    wrapper = _wrapper(_Model())
+    net = PARAM_SCHEDULERS.build(dict(
+        type='GroupStepLR', optimizer=wrapper, step_size=2, gamma=0.5,
+        by_epoch=False, prefixes=['methods.'], exclude=True))
+    mapper = PARAM_SCHEDULERS.build(dict(
+        type='GroupStepLR', optimizer=wrapper, step_size=1, gamma=0.5,
+        by_epoch=False, prefixes=['methods.']))
+    for _ in range(2):
+        wrapper.optimizer.step()
+        net.step()
+        mapper.step()
+    assert wrapper.param_groups[-1]['param_names'] == ['<base>']
+    assert [g['lr'] for g in wrapper.param_groups] == pytest.approx(
+        [5e-5, 5e-5, 2.5e-4, 2.5e-4, 5e-5])
+
+
 def test_groups_without_names_are_a_clear_error():
     optim = _wrapper(_Model(), 'DefaultOptimWrapperConstructor').optimizer
     with pytest.raises(KeyError, match='NamedParamGroupsConstructor'):

@@ -35,8 +35,9 @@ def _cfg(methods=None):
 
 
 def _xtc(**kw):
+    kw.setdefault('views', (1,))
     return dict(type='XTC', num_classes=dict(sem_seg=5), feat_channels=8,
-                mapper_widths=(4, 8, 8, 8, 8), **kw)
+                mapper=dict(widths=(4, 8, 8, 8, 8)), **kw)
 
 
 def _sample(h, w, labelled, seed):
@@ -146,7 +147,7 @@ def test_method_keys_must_carry_its_name():
 
 
 def test_second_view_batched_and_given_to_xtc(monkeypatch):
-    model = _build(_cfg([_xtc(use_view2=True)]))
+    model = _build(_cfg([_xtc(views=(1, 2), joint_view_forward=False)]))
     model.train()
     data = model.data_preprocessor(_data(two_views=True), training=True)
     assert data['inputs_view2'].shape == (2, 3, 32, 64)
@@ -164,9 +165,10 @@ def test_second_view_batched_and_given_to_xtc(monkeypatch):
     losses = model(**data, mode='loss')
     assert seen == [(2, 3, 32, 64), (2, 3, 32, 64)]
     assert torch.isfinite(sum(losses.values()))
-    # a method without use_view2: the model does not run on view 2
+    # a method on view 1 only: the model does not run on view 2
     seen.clear()
-    model.methods['xtc'].needs_view2 = model.methods['xtc'].use_view2 = False
+    model.methods['xtc'].needs_view2 = False
+    model.methods['xtc'].views = (1,)
     model(**data, mode='loss')
     assert len(seen) == 1
 
@@ -203,14 +205,16 @@ def test_config_gives_mapper_its_learning_rate():
     import mtpsl.engine  # noqa: F401
     with DefaultScope.overwrite_default_scope('mtpsl'):
         wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    mapper = {id(p) for p in model.methods.parameters()}
+    # the release: only the FiLM gamma / beta at 1e-3, the mapper's convs
+    # and BN with the network at 1e-4
+    film = {id(model.methods['xtc'].mapper.film.weight)}
     lrs = {}
     for group in wrapper.optimizer.param_groups:
         for p in group['params']:
             lrs[id(p)] = group['lr']
-    assert all(lrs[i] == pytest.approx(1e-3) for i in mapper)
+    assert all(lrs[i] == pytest.approx(1e-3) for i in film)
     assert all(v == pytest.approx(1e-4) for k, v in lrs.items()
-               if k not in mapper)
+               if k not in film)
 
 
 @MODELS.register_module(force=True)

@@ -26,8 +26,8 @@ def _xtc_config(data_root, tmp_path, batch_size=2):
         "model = dict(backbone=dict(widths=w), heads=dict("
         "sem_seg=dict(in_channels=4), depth=dict(in_channels=4), "
         "normal=dict(in_channels=4)), methods=[dict(type='XTC', "
-        "num_classes=dict(sem_seg=13), feat_channels=8, mapper_widths=w, "
-        "loss_weight=2.0, use_view2=False)])",
+        "num_classes=dict(sem_seg=13), feat_channels=8, "
+        "mapper=dict(widths=w), loss_weight=2.0)])",
         'train_cfg = dict(max_iters=2, val_interval=2)',
         'default_hooks = dict(logger=dict(interval=1), '
         'checkpoint=dict(interval=2))',

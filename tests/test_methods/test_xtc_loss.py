@@ -7,9 +7,11 @@ import torch
 
 import mtpsl  # noqa: F401
 from mtpsl.models.methods import MethodBundle, ViewBundle
-from mtpsl.models.methods.xtc import (XTC, cosine_distance, encode_prediction,
-                                      encode_target,
-                                      labelled_unlabelled_pairs)
+from mtpsl.models.methods.toolkit import (consistency_pairs,
+                                          cosine_distance, encode_prediction,
+                                          encode_target,
+                                          labelled_unlabelled_pairs)
+from mtpsl.models.methods.xtc import XTC
 from mtpsl.registry import MODELS
 
 
@@ -44,10 +46,13 @@ def test_encode_depth_by_per_image_max():
     assert enc.flatten().tolist() == pytest.approx([1 / 3, 1.0])
 
 
-def test_encode_normals_shifted_invalid_zero():
-    # pixel 1 is invalid (an all-zero normal)
+def test_encode_normals_shifted_invalid_half_or_zero():
+    # pixel 1 is invalid (an all-zero normal): 0.5 as the release, or 0
     gt = torch.tensor([[[[1., 0.]], [[0., 0.]], [[0., 0.]]]])
     enc = encode_target('normal', gt)
+    assert enc[0, :, 0, 0].tolist() == [1.0, 0.5, 0.5]
+    assert enc[0, :, 0, 1].tolist() == [0.5, 0.5, 0.5]
+    enc = encode_target('normal', gt, normal_invalid=0.0)
     assert enc[0, :, 0, 0].tolist() == [1.0, 0.5, 0.5]
     assert enc[0, :, 0, 1].tolist() == [0.0, 0.0, 0.0]
     pred = torch.tensor([[[[-1.]], [[0.]], [[0.]]]])
@@ -72,13 +77,30 @@ def test_pairs_only_labelled_to_unlabelled_per_image():
     assert labelled_unlabelled_pairs(torch.ones(4, 3, dtype=torch.bool)) == []
 
 
+def test_release_pairs_add_every_pair_of_a_fully_labelled_image():
+    flags = torch.tensor([[1, 0, 0], [1, 1, 1], [0, 1, 1]], dtype=torch.bool)
+    pairs = [(s, t, i.tolist()) for s, t, i in consistency_pairs(flags)]
+    assert pairs == [(0, 1, [0, 1]), (0, 2, [0, 1]), (1, 0, [1, 2]),
+                     (1, 2, [1]), (2, 0, [1, 2]), (2, 1, [1])]
+    off = [(s, t, i.tolist()) for s, t, i in
+           consistency_pairs(flags, full_label_pairs=False)]
+    assert off == [(s, t, i.tolist()) for s, t, i in
+                   labelled_unlabelled_pairs(flags)]
+    assert consistency_pairs(torch.zeros(2, 3, dtype=torch.bool)) == []
+
+
 class _StubMapper(torch.nn.Module):
     """depth (1 ch) -> (x, x); normal (3 ch) -> its first 2 channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
 
     def pair_index(self, s, t):
         return 0
 
     def map_all(self, maps, pair_ids):
+        self.calls.append(tuple(m.shape[0] for m, _ in maps))
         return tuple(torch.cat([m, m], 1) if task == 'depth' else m[:, :2]
                      for m, task in maps)
 
@@ -97,8 +119,12 @@ def _view(flags, depth_gt, normal_pred, feat, depth_pred=None,
 
 
 def test_xtc_loss_golden_values_with_stub_mapper():
+    # our earlier aggregation: mean over (image, pair), view 1, no pair on
+    # a fully labelled image
     xtc = XTC(tasks=('depth', 'normal'), num_classes={}, feat_channels=2,
-              mapper_widths=(2,), loss_weight=2.0, reg_weight=0.5)
+              mapper=dict(widths=(2,), convs_per_stage=1), loss_weight=2.0,
+              reg_weight=0.5, views=(1,), reduction='mean',
+              full_label_pairs=False)
     xtc.mapper = _StubMapper()
     # image 0: depth labelled, normal not -> one pair (depth, normal).
     # image 1: fully labelled -> no pair, does not enter the means.
@@ -124,7 +150,8 @@ def test_xtc_loss_golden_values_with_stub_mapper():
 
 def test_xtc_fully_labelled_batch_gives_zero_touching_params():
     xtc = XTC(tasks=('depth', 'normal'), num_classes={}, feat_channels=4,
-              mapper_widths=(4, 4))
+              mapper=dict(widths=(4, 4), convs_per_stage=1), views=(1,),
+              full_label_pairs=False)
     flags = torch.ones(2, 2, dtype=torch.bool)
     bundle = MethodBundle(tasks=('depth', 'normal'), view1=_view(
         flags, torch.ones(2, 1, 1, 2), torch.ones(2, 3, 1, 2),
@@ -140,7 +167,8 @@ def test_gradient_reaches_mapper_and_unlabelled_head_not_targets():
     torch.manual_seed(0)
     tasks = ('sem_seg', 'depth', 'normal')
     xtc = MODELS.build(dict(type='XTC', num_classes=dict(sem_seg=4),
-                            feat_channels=8, mapper_widths=(4, 8)),
+                            feat_channels=8, views=(1,),
+                            mapper=dict(widths=(4, 8), convs_per_stage=1)),
                        default_args=dict(tasks=tasks))
     b, h, w = 2, 8, 8
     preds = dict(sem_seg=torch.randn(b, 4, h, w, requires_grad=True),

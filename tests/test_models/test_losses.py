@@ -113,3 +113,52 @@ def test_no_labelled_pixel_gives_exact_zero_in_graph(loss_fn, pred, target):
     assert pred.grad is not None
     assert torch.all(pred.grad == 0)
     assert not torch.isnan(pred.grad).any()
+
+
+# ------------------------------------------- per-image sum (XTC's release)
+def test_image_sum_l1_golden():
+    # 3 images of 1 x 2: image 0 |0.5|, |2| valid; image 1 one valid
+    # pixel |1|; image 2 nothing labelled (counts in B, adds nothing).
+    pred = torch.tensor([[1.0, 3.0], [2.0, 7.0], [4.0, 4.0]]).view(3, 1, 1, 2)
+    target = torch.tensor([[1.5, 5.0], [3.0, 0.0], [0.0, 0.0]]).view(
+        3, 1, 1, 2)
+    got = MaskedL1Loss(reduction='image_sum')(pred, target)
+    assert got.item() == pytest.approx((1.25 + 1.0 + 0.0) / 3)
+    # the default pools the 3 labelled pixels of the batch
+    assert MaskedL1Loss()(pred, target).item() == pytest.approx(3.5 / 3)
+
+
+def test_image_sum_cross_entropy_golden():
+    # image 0: the two pixels of _ce_inputs (ln 4/3, ln 2), one ignored;
+    # image 1: one pixel, softmax([0, ln 3])[0] = 1/4 -> ln 4.
+    logits = torch.tensor([[[[0.0, 0.0, 5.0]], [[math.log(3.0), 0.0, -5.0]]],
+                           [[[0.0, 9.0, 9.0]], [[math.log(3.0), 9.0, 9.0]]]])
+    target = torch.tensor([[[[1, 0, -1]]], [[[0, -1, -1]]]])
+    expected = ((math.log(4 / 3) + math.log(2)) / 2 + math.log(4)) / 2
+    got = CrossEntropyLoss(reduction='image_sum')(logits, target)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_image_sum_cosine_golden():
+    # image 0: cos 1 and cos 0 -> 1 - 1/2; image 1: cos 1/2 -> 1/2
+    pred = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]], [[0.0, 0.0]]])
+    pred = torch.stack([pred, torch.tensor([[[0.5, 0.0]], [[0.0, 0.0]],
+                                            [[0.0, 0.0]]])])
+    target = torch.zeros(2, 3, 1, 2)
+    target[0, 0, 0, :] = 1.0
+    target[1, 0, 0, 0] = 1.0  # image 1: pixel 1 invalid
+    got = CosineSimilarityLoss(reduction='image_sum')(pred, target)
+    assert got.item() == pytest.approx((0.5 + 0.5) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize('cls', [CrossEntropyLoss, MaskedL1Loss,
+                                 CosineSimilarityLoss])
+def test_reduction_checked_and_empty_image_sum_is_zero(cls):
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        cls(reduction='sum')
+    c = 3 if cls is not MaskedL1Loss else 1
+    pred = torch.randn(2, c, 2, 2, requires_grad=True)
+    target = (torch.full((2, 1, 2, 2), -1, dtype=torch.long)
+              if cls is CrossEntropyLoss else torch.zeros(2, c, 2, 2))
+    loss = cls(reduction='image_sum')(pred, target)
+    assert loss.item() == 0.0 and loss.requires_grad

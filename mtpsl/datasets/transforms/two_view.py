@@ -95,12 +95,16 @@ def map_pixels(params1: dict, params2: dict, rows: np.ndarray,
 
 @TRANSFORMS.register_module()
 class TwoViewTransform(BaseTransform):
-    """Run ``view_pipeline`` twice, independently, on the same loaded sample.
+    """Run ``view_pipeline`` twice, independently, on the same loaded sample,
+    or (``nested``) make view 2 from view 1.
 
     View 1 stays at the top level of ``results`` (so packing works as
-    usual); view 2 goes under ``results['view2']``. Both start from the same
-    input (view 2 from a deep copy taken before view 1 runs), and the random
-    draws of view 2 follow those of view 1 in ``np.random``.
+    usual); view 2 goes under ``results['view2']``. Independent views start
+    from the same input (view 2 from a deep copy taken before view 1 runs).
+    Nested views (XTC's release): view 2 is ``view2_pipeline`` run on a deep
+    copy of view 1, e.g. a zoom-crop OF view 1, so its depth is divided by
+    ``s1 * s2`` and ``zoom_scale`` / ``homography_matrix`` compose. The
+    random draws of view 2 follow those of view 1 in ``np.random``.
 
     Required Keys: img, gt_maps, img_shape, keys in ``extra_keys``.
 
@@ -110,29 +114,44 @@ class TwoViewTransform(BaseTransform):
     extra keys), view_params ((params1, params2), see module docstring).
 
     Args:
-        view_pipeline: transform configs (or transforms) of one view; a
-            view whose pipeline returns None drops the sample (None).
+        view_pipeline: transform configs (or transforms) of view 1 (and of
+            view 2 unless ``view2_pipeline`` is given); a view whose
+            pipeline returns None drops the sample (None). May be empty
+            when ``nested`` (view 1 is then the loaded sample).
         extra_keys: per-pixel integer maps each view carries.
+        nested: make view 2 from view 1 instead of from the input.
+        view2_pipeline: view 2's transforms (default: ``view_pipeline``).
     """
 
     def __init__(self, view_pipeline: Sequence,
-                 extra_keys: Sequence[str] = ('region_ids',)) -> None:
-        if (not isinstance(view_pipeline, (list, tuple))
-                or not view_pipeline):
-            raise ValueError(f'{type(self).__name__}: view_pipeline must be '
-                             f'a non-empty list of transforms, got '
-                             f'{view_pipeline!r}')
-        self.transforms = []
-        for t in view_pipeline:
-            t = TRANSFORMS.build(t) if isinstance(t, dict) else t
-            if not callable(t):
-                raise ValueError(f'{type(self).__name__}: view_pipeline '
-                                 f'entry {t!r} is not a transform')
-            self.transforms.append(t)
+                 extra_keys: Sequence[str] = ('region_ids',),
+                 nested: bool = False,
+                 view2_pipeline: Optional[Sequence] = None) -> None:
+        self.nested = bool(nested)
+        self.transforms = self._build('view_pipeline', view_pipeline,
+                                      allow_empty=self.nested)
+        self.transforms2 = (self.transforms if view2_pipeline is None else
+                            self._build('view2_pipeline', view2_pipeline))
         self.extra_keys = tuple(extra_keys)
 
-    def _run(self, results: dict) -> Optional[dict]:
-        for t in self.transforms:
+    def _build(self, key: str, pipeline, allow_empty: bool = False) -> list:
+        if (not isinstance(pipeline, (list, tuple))
+                or not (pipeline or allow_empty)):
+            raise ValueError(f'{type(self).__name__}: {key} must be '
+                             f'a non-empty list of transforms, got '
+                             f'{pipeline!r}')
+        out = []
+        for t in pipeline:
+            t = TRANSFORMS.build(t) if isinstance(t, dict) else t
+            if not callable(t):
+                raise ValueError(f'{type(self).__name__}: {key} '
+                                 f'entry {t!r} is not a transform')
+            out.append(t)
+        return out
+
+    @staticmethod
+    def _run(results: dict, transforms) -> Optional[dict]:
+        for t in transforms:
             results = t(results)
             if results is None:
                 return None
@@ -140,11 +159,13 @@ class TwoViewTransform(BaseTransform):
 
     def transform(self, results: dict) -> Optional[dict]:
         """Make both views; attach view 2 and the relation to view 1."""
-        second = copy.deepcopy(results)
-        first = self._run(results)
+        second = None if self.nested else copy.deepcopy(results)
+        first = self._run(results, self.transforms)
         if first is None:
             return None
-        second = self._run(second)
+        if self.nested:
+            second = copy.deepcopy(first)
+        second = self._run(second, self.transforms2)
         if second is None:
             return None
         first['view2'] = {k: second[k] for k in VIEW_KEYS + self.extra_keys
@@ -154,8 +175,12 @@ class TwoViewTransform(BaseTransform):
 
     def __repr__(self) -> str:
         inner = ', '.join(repr(t) for t in self.transforms)
+        extra = ''
+        if self.nested or self.transforms2 is not self.transforms:
+            inner2 = ', '.join(repr(t) for t in self.transforms2)
+            extra = f', nested={self.nested}, view2_pipeline=[{inner2}]'
         return (f'{type(self).__name__}(view_pipeline=[{inner}], '
-                f'extra_keys={self.extra_keys})')
+                f'extra_keys={self.extra_keys}{extra})')
 
 
 @TRANSFORMS.register_module()

@@ -2,6 +2,12 @@
 
 A batch in which no pixel is labelled for a task yields an exact zero that
 stays in the autograd graph (``pred.sum() * 0``), never NaN.
+
+Two reductions: ``'mean'`` (default), the mean over the labelled pixels of
+the batch; ``'image_sum'``, per image the mean over its labelled pixels,
+summed over the images that have one and divided by the batch size B, i.e.
+``(1/B) sum_i L_i``, as XTC's release sums each image's supervised losses
+and divides by B (configs/xtc/README.md).
 """
 from __future__ import annotations
 
@@ -22,6 +28,26 @@ def _check_shapes(name: str, pred: torch.Tensor, target: torch.Tensor) -> None:
                          f'{tuple(target.shape)} differ in batch or size')
 
 
+REDUCTIONS = ('mean', 'image_sum')
+
+
+def _check_reduction(name: str, reduction: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'{name}: reduction must be one of {REDUCTIONS}, '
+                         f'got {reduction!r}')
+    return reduction
+
+
+def _image_sum(per_pixel: torch.Tensor, valid: torch.Tensor
+               ) -> torch.Tensor:
+    """``per_pixel`` and ``valid`` B x H x W (zero where invalid):
+    ``(1/B) sum_i`` of the per-image means over valid pixels."""
+    counts = valid.flatten(1).sum(1)
+    sums = per_pixel.flatten(1).sum(1)
+    has = counts > 0
+    return (sums[has] / counts[has]).sum() / per_pixel.shape[0]
+
+
 def _check_weight(name: str, loss_weight: float) -> float:
     if not loss_weight >= 0:
         raise ValueError(f'{name}: loss_weight must be >= 0, got {loss_weight}')
@@ -32,12 +58,15 @@ def _check_weight(name: str, loss_weight: float) -> float:
 class CrossEntropyLoss(nn.Module):
     """Pixel-wise cross-entropy; ``ignore_index`` pixels are not supervised.
 
-    Averaged over labelled pixels of the batch (the MTPSL line).
+    Averaged over labelled pixels of the batch (the MTPSL line), or with
+    ``reduction='image_sum'`` per image (module docstring).
     """
 
     def __init__(self, ignore_index: int = -1, loss_weight: float = 1.0,
-                 loss_name: str = 'loss_ce') -> None:
+                 loss_name: str = 'loss_ce', reduction: str = 'mean'
+                 ) -> None:
         super().__init__()
+        self.reduction = _check_reduction('CrossEntropyLoss', reduction)
         self.ignore_index = ignore_index
         self.loss_weight = _check_weight('CrossEntropyLoss', loss_weight)
         self.loss_name = loss_name
@@ -57,7 +86,13 @@ class CrossEntropyLoss(nn.Module):
                 f'CrossEntropyLoss: label {int(target[bad][0])} outside '
                 f'[0, {num_classes}) and not the ignore index '
                 f'{self.ignore_index}')
-        loss = F.cross_entropy(logits, target, ignore_index=self.ignore_index)
+        if self.reduction == 'mean':
+            loss = F.cross_entropy(logits, target,
+                                   ignore_index=self.ignore_index)
+        else:
+            per_pixel = F.cross_entropy(logits, target, reduction='none',
+                                        ignore_index=self.ignore_index)
+            loss = _image_sum(per_pixel, valid)
         return loss * self.loss_weight
 
 
@@ -66,8 +101,9 @@ class MaskedL1Loss(nn.Module):
     """Mean absolute error over pixels whose target is valid (non-zero)."""
 
     def __init__(self, invalid_value: float = 0.0, loss_weight: float = 1.0,
-                 loss_name: str = 'loss_l1') -> None:
+                 loss_name: str = 'loss_l1', reduction: str = 'mean') -> None:
         super().__init__()
+        self.reduction = _check_reduction('MaskedL1Loss', reduction)
         self.invalid_value = invalid_value
         self.loss_weight = _check_weight('MaskedL1Loss', loss_weight)
         self.loss_name = loss_name
@@ -81,7 +117,9 @@ class MaskedL1Loss(nn.Module):
         if int(n) == 0:
             return _zero_like_graph(pred)
         diff = (pred - target).abs() * valid
-        return diff.sum() / (n * pred.shape[1]) * self.loss_weight
+        if self.reduction == 'mean':
+            return diff.sum() / (n * pred.shape[1]) * self.loss_weight
+        return _image_sum(diff.mean(dim=1), valid[:, 0]) * self.loss_weight
 
 
 @MODELS.register_module()
@@ -89,8 +127,10 @@ class CosineSimilarityLoss(nn.Module):
     """1 - mean cosine between predicted and GT normals on valid pixels."""
 
     def __init__(self, loss_weight: float = 1.0,
-                 loss_name: str = 'loss_cos') -> None:
+                 loss_name: str = 'loss_cos', reduction: str = 'mean'
+                 ) -> None:
         super().__init__()
+        self.reduction = _check_reduction('CosineSimilarityLoss', reduction)
         self.loss_weight = _check_weight('CosineSimilarityLoss', loss_weight)
         self.loss_name = loss_name
 
@@ -103,4 +143,6 @@ class CosineSimilarityLoss(nn.Module):
         if int(n) == 0:
             return _zero_like_graph(pred)
         cos = (pred * target).sum(dim=1)
-        return (1.0 - (cos * valid).sum() / n) * self.loss_weight
+        if self.reduction == 'mean':
+            return (1.0 - (cos * valid).sum() / n) * self.loss_weight
+        return _image_sum((1.0 - cos) * valid, valid) * self.loss_weight

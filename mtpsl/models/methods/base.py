@@ -88,7 +88,9 @@ class BaseCrossTaskMethod(BaseModule):
     ``'<name>.loss_<what>'`` (``<name>`` is :attr:`name`) and whose values
     are scalar tensors already multiplied by their weights; log-only values
     must not contain ``loss`` in their key. Subclasses set
-    ``needs_view2 = True`` to have the model run on the second view.
+    ``needs_view2 = True`` to have the model run on the second view, and
+    ``joint_view_forward = True`` to have both views in one forward (one
+    BN batch; the views must have one size).
 
     Args:
         name: the key prefix and the attribute under ``model.methods``
@@ -98,6 +100,7 @@ class BaseCrossTaskMethod(BaseModule):
     """
     default_name = 'method'
     needs_view2 = False
+    joint_view_forward = False
 
     def __init__(self, name: Optional[str] = None, loss_weight: float = 1.0,
                  init_cfg=None) -> None:

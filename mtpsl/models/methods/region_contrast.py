@@ -27,7 +27,7 @@ from .gaussian_regions import (Gaussians, cov_factor, kl_divergence,
                                region_gaussians, w2_squared)
 from .region_bank import GaussianBank
 from .region_terms import info_nce, pixel_contrast, vector_distance
-from .toolkit import (encode_prediction, encode_target,
+from .toolkit import (consistency_pairs, encode_prediction, encode_target,
                       labelled_unlabelled_pairs, resize_region_ids)
 
 CHOICES = dict(extraction=('region', 'patch'),
@@ -39,20 +39,6 @@ CHOICES = dict(extraction=('region', 'patch'),
                anchors=('both', 'target'), pairs=('unlabelled', 'all'),
                view=('view1', 'view2'), aggregation=('mean', 'release'),
                pair_dtype=('float32', 'float64'))
-
-
-def labelled_pairs(label_flags: torch.Tensor
-                   ) -> List[Tuple[int, int, torch.Tensor]]:
-    """``(s, t, images)`` for every ordered pair with ``s`` labelled (``t``
-    labelled or not): the full-supervision variant (Table 6)."""
-    flags = label_flags.bool()
-    out = []
-    for s in range(flags.shape[1]):
-        for t in range(flags.shape[1]):
-            images = torch.nonzero(flags[:, s]).flatten()
-            if s != t and images.numel():
-                out.append((s, t, images))
-    return out
 
 
 def _sq_dist(x: torch.Tensor, anchor: torch.Tensor, in_image: torch.Tensor,
@@ -107,7 +93,8 @@ class RegionContrast(BaseCrossTaskMethod):
         anchors: ``'both'`` maps' regions are anchors, or only the
             prediction map's (``'target'``).
         pairs: ``'unlabelled'`` ((labelled, unlabelled) pairs) or ``'all'``
-            (every pair with ``s`` labelled: full supervision, Table 6).
+            (also every ordered pair of a fully labelled image: full
+            supervision, Table 6; XTC's release rule).
         view: the view whose GT and predictions are contrasted.
         aggregation: ``'mean'`` (Eq. (6), then mean over images and pairs)
             or ``'release'`` (per image-pair means summed, x
@@ -209,7 +196,7 @@ class RegionContrast(BaseCrossTaskMethod):
         """``(gt maps, prediction maps, region ids, unit batch index)`` of
         every (image, s, t) unit of the view, at the feature size; None if
         there is none."""
-        pairs = (labelled_pairs(view.label_flags) if self.pairs == 'all'
+        pairs = (consistency_pairs(view.label_flags) if self.pairs == 'all'
                  else labelled_unlabelled_pairs(view.label_flags))
         if not pairs:
             return None

@@ -16,11 +16,13 @@ from mtpsl.structures import task_spec
 
 
 def encode_target(task: str, gt: torch.Tensor,
-                  num_classes: Optional[int] = None) -> torch.Tensor:
+                  num_classes: Optional[int] = None,
+                  normal_invalid: float = 0.5) -> torch.Tensor:
     """The mapper's input made from GT (B x C x H x W).
 
     Labels: one-hot, ignored pixels all zero. Depth: divided by its
-    per-image max. Normals: (n + 1) / 2 where valid, zero where invalid.
+    per-image max. Normals: (n + 1) / 2 where valid, ``normal_invalid``
+    where invalid (0.5 = (0 + 1) / 2 in XTC's release; 0 as ignored labels).
     """
     spec = task_spec(task)
     if spec.kind == 'label':
@@ -33,8 +35,9 @@ def encode_target(task: str, gt: torch.Tensor,
         peak = gt.flatten(1).amax(dim=1).clamp_min(1e-6)
         return gt / peak[:, None, None, None]
     if task == 'normal':
-        valid = (gt != 0).any(dim=1, keepdim=True).float()
-        return (gt + 1) / 2 * valid
+        valid = (gt != 0).any(dim=1, keepdim=True)
+        return torch.where(valid, (gt + 1) / 2,
+                           torch.full_like(gt, float(normal_invalid)))
     raise NotImplementedError(f'XTC has no input encoding for task {task!r}')
 
 
@@ -154,3 +157,24 @@ def pool_by_region(feats: torch.Tensor, ids: torch.Tensor,
     x = feats.permute(0, 2, 3, 1)[pixels]
     sums = x.new_zeros(counts.numel(), x.shape[1]).index_add(0, segment, x)
     return sums / counts[:, None].to(x.dtype), counts, image, region
+
+
+def consistency_pairs(label_flags: torch.Tensor,
+                      full_label_pairs: bool = True
+                      ) -> List[Tuple[int, int, torch.Tensor]]:
+    """XTC's release pairs: ``(s, t, images)`` with ``s`` labelled and ``t``
+    not, plus, with ``full_label_pairs``, every ordered pair ``s != t`` of
+    a fully labelled image (prediction of ``t`` against GT of ``s``)."""
+    flags = label_flags.bool()
+    full = flags.all(dim=1) if full_label_pairs else torch.zeros_like(
+        flags[:, 0])
+    out = []
+    for s in range(flags.shape[1]):
+        for t in range(flags.shape[1]):
+            if s == t:
+                continue
+            chosen = flags[:, s] & (~flags[:, t] | full)
+            images = torch.nonzero(chosen).flatten()
+            if images.numel():
+                out.append((s, t, images))
+    return out
