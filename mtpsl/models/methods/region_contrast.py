@@ -95,7 +95,11 @@ class RegionContrast(BaseCrossTaskMethod):
         pairs: ``'unlabelled'`` ((labelled, unlabelled) pairs) or ``'all'``
             (also every ordered pair of a fully labelled image: full
             supervision, Table 6; XTC's release rule).
-        view: the view whose GT and predictions are contrasted.
+        view: the view whose GT and predictions are contrasted
+            (``'view2'``: a two-view pipeline; the release contrasts view 2,
+            a crop of view 1, with ``TwoViewTransform(nested=True)``).
+        joint_view_forward: with ``view='view2'``, both views in one
+            forward of the network (one BN batch, as the release).
         aggregation: ``'mean'`` (Eq. (6), then mean over images and pairs)
             or ``'release'`` (per image-pair means summed, x
             ``release_scale``, / batch size).
@@ -118,6 +122,7 @@ class RegionContrast(BaseCrossTaskMethod):
                  pairs: str = 'unlabelled', view: str = 'view1',
                  aggregation: str = 'mean', release_scale: float = 2.0,
                  pixels_per_region: int = 4, pair_dtype: str = 'float32',
+                 joint_view_forward: bool = False,
                  gumbel_tau: float = 1.0, loss_weight: float = 0.075,
                  name: Optional[str] = None, init_cfg=None) -> None:
         super().__init__(name=name, loss_weight=loss_weight,
@@ -170,6 +175,7 @@ class RegionContrast(BaseCrossTaskMethod):
             bank_size if use_bank else 0, self.mapper.out_channels,
             diagonal=covariance == 'diag' or contrast == 'vector')
         self.needs_view2 = view == 'view2'
+        self.joint_view_forward = bool(joint_view_forward)
 
     # ---------------------------------------------------------------- maps
     def _region_ids(self, view: ViewBundle, images: torch.Tensor,
