@@ -296,3 +296,16 @@ def test_bad_options_and_missing_regions_are_clear_errors():
         _rc()(bundle)
     with pytest.raises(ValueError, match='two-view'):
         _rc(view='view2')(bundle)
+
+
+def test_view2_option_contrasts_the_second_view():
+    bundle, _, _ = _bundle(ONE, seed=0)
+    other, preds2, _ = _bundle(ONE, h=24, w=40, seed=1)
+    bundle.view2 = other.view1
+    rc = _rc(view='view2', bank_size=0)
+    assert rc.needs_view2
+    maps = rc.mapped(bundle.view2)
+    assert maps[0].shape[-2:] == (12, 20)       # 1/2 of view 2's 24 x 40
+    loss = rc(bundle)['rc.loss_rc']
+    loss.backward()
+    assert preds2['normal'].grad.abs().sum() > 0
