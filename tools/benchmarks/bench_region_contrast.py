@@ -4,7 +4,7 @@ of the same formula, and a SegNet training step with and without it.
 Usage: python tools/benchmarks/bench_region_contrast.py [--part w2|step|all]
        [--regions 10 30 100] [--images 10] [--bank 1000]
        [--max-batched-pairs 120000] [--loop-anchors 3] [--step-iters 3]
-       [--negatives 16 ...]
+       [--variants default None diag 16 ...]
 
 Part ``w2`` (the release's sizes): 32-channel features at 144x192 (made at
 1/16 and bilinearly upsampled, as a_theta's), ``--images`` images with R
@@ -19,10 +19,12 @@ extrapolated linearly to all anchors; when the batched run would exceed
 the same way (both are linear in the number of pairs); the table says so.
 The diagonal-covariance closed form is timed at full size.
 
-Part ``step``: the full SegNet at 288x384, batch 2, onelabel, Adam; one
+Part ``step``: the full SegNet at 288x384, batch 2, onelabel, Adam, the
+bank filled with 1000 Gaussians beforehand; one
 training step (forward, backward, update) of the baseline, of baseline +
-region contrast with the shipped default, and with each ``--negatives``
-(None = all, the exact loss); median of ``--step-iters`` after one warm-up.
+region contrast with each of ``--variants`` (the shipped default, None =
+every negative exact, diag = diagonal covariances, or a number of exact
+negatives); median of ``--step-iters`` after one warm-up.
 """
 from __future__ import annotations
 
@@ -175,24 +177,34 @@ def step_batch(gen):
 def bench_step(args) -> None:
     gen = torch.Generator().manual_seed(0)
     batch = step_batch(gen)
-    rows = [('SegNet (baseline)', None),
-            ('+ RC, shipped default', dict(type='RegionContrast',
-                                           num_classes=dict(sem_seg=13)))]
-    for k in args.negatives:
-        neg = None if k.lower() == 'none' else int(k)
-        rows.append((f'+ RC, negatives={neg}', dict(
-            type='RegionContrast', num_classes=dict(sem_seg=13),
-            negatives=neg)))
-    rows.append(('+ RC, diag covariance, all negatives', dict(
-        type='RegionContrast', num_classes=dict(sem_seg=13),
-        covariance='diag', negatives=None)))
+    rows = [('SegNet (baseline)', None)]
+    for v in args.variants:
+        rc = dict(type='RegionContrast', num_classes=dict(sem_seg=13))
+        if v == 'default':
+            rows.append(('+ RC, shipped default (negatives=4, rest=bound)',
+                         rc))
+        elif v == 'diag':
+            rows.append(('+ RC, diag covariance, all negatives exact',
+                         dict(rc, covariance='diag', negatives=None)))
+        else:
+            neg = None if v.lower() == 'none' else int(v)
+            rows.append((f'+ RC, negatives={neg}' + (
+                ' (exact, all 1000 + in-image)' if neg is None else ''),
+                dict(rc, negatives=neg)))
     print(f'\n## Training step, SegNet 288x384 batch 2, onelabel, 40 '
           f'regions / image (torch threads {torch.get_num_threads()})\n')
     print('| model | step (s) | ratio to baseline |')
     print('|---|---|---|')
     base = None
+    bank_feats = features(4, gen)
+    bank_ids = voronoi_ids(4, 144, 192, 260, gen)
     for name, method in rows:
         model = build_model(method)
+        if method is not None:   # a full bank, as after the first steps
+            rc = model.methods.rc
+            g, _, _ = region_gaussians(bank_feats, bank_ids, 10, True, 1e-6,
+                                       rc.covariance == 'diag')
+            rc.bank.push(g)
         optim = torch.optim.Adam(model.parameters(), lr=1e-4)
         model.train()
         times = []
@@ -221,7 +233,10 @@ def main() -> None:
     parser.add_argument('--max-batched-pairs', type=int, default=120000)
     parser.add_argument('--loop-anchors', type=int, default=3)
     parser.add_argument('--step-iters', type=int, default=3)
-    parser.add_argument('--negatives', nargs='*', default=['None'])
+    parser.add_argument('--variants', nargs='*',
+                        default=['default', 'None', 'diag'],
+                        help="RC rows of the step part: 'default', 'diag', "
+                        "or a number of exact negatives ('None': all)")
     parser.add_argument('--threads', type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
