@@ -72,3 +72,26 @@ def test_ddp_ranks_hold_the_same_gathered_bank(tmp_path):
     assert a['mean'][:, 0].tolist() == [20, 21, 22, 100, 101]
     assert a['rows'].flatten().tolist() == [0, 1, 1] == \
         b['rows'].flatten().tolist()
+
+
+def _rank_method(rank, world, port, out):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    from test_region_contrast import ONE, _bundle, _rc
+    torch.manual_seed(0)
+    rc = _rc(bank_size=32)
+    # rank 0 has nothing to compare (all labelled), rank 1 has: both join
+    # the bank's gather, no rank waits forever
+    flags = torch.ones(2, 3, dtype=torch.bool) if rank == 0 else ONE
+    loss = rc(_bundle(flags, seed=rank)[0])['rc.loss_rc']
+    torch.save(dict(mean=rc.bank.mean, filled=rc.bank.filled,
+                    loss=loss.detach()), f'{out}/m{rank}.pt')
+    dist.destroy_process_group()
+
+
+def test_ddp_rank_with_nothing_to_compare_still_joins_the_gather(tmp_path):
+    tmp.spawn(_rank_method, args=(2, free_port(), str(tmp_path)), nprocs=2)
+    a, b = (torch.load(tmp_path / f'm{r}.pt') for r in (0, 1))
+    assert a['loss'].item() == 0 and b['loss'].item() > 0
+    assert int(a['filled']) == int(b['filled']) > 0
+    assert torch.equal(a['mean'], b['mean'])

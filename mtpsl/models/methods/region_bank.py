@@ -12,8 +12,11 @@ Policy (tested in tests/test_methods/test_region_bank.py):
   ranks, in rank order, so all ranks hold the same bank (and a checkpoint
   written by rank 0 is every rank's). Ranks with fewer entries are padded
   for the all-gather and the padding dropped.
-- **Order**: entries are written in the order given (image, then region
-  id, GT map before prediction map), wrapping around; no randomness.
+- **Order**: entries are written in the order given (region contrast
+  pushes all GT-map Gaussians of a step by (image, region id), then the
+  prediction-map ones), wrapping around; no randomness.
+- Every rank must push on every step (an empty push when it has nothing),
+  as the gather is a collective.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def gather_rows(x: torch.Tensor) -> torch.Tensor:
     n = torch.tensor([x.shape[0]], device=x.device)
     counts = [torch.zeros_like(n) for _ in range(_world())]
     dist.all_gather(counts, n)
-    most = int(max(int(c) for c in counts))
+    most = max(1, max(int(c) for c in counts))   # no empty all-gather
     padded = x.new_zeros((most,) + tuple(x.shape[1:]))
     padded[:x.shape[0]] = x
     parts = [torch.zeros_like(padded) for _ in range(_world())]

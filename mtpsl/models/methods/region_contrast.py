@@ -13,7 +13,7 @@ Choices and ablations: configs/region_contrast/README.md.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -325,6 +325,20 @@ class RegionContrast(BaseCrossTaskMethod):
             losses.append(info_nce(logits[:, 0], logits))
         return torch.cat(losses), unit.repeat(len(directions))
 
+    def _push(self, g: Optional[Gaussians], device) -> None:
+        """The step's Gaussians into the bank (after the loss: an anchor's
+        positive is never its negative); with none, an empty push, so that
+        every DDP rank joins the bank's all-gather on every step."""
+        if self.bank.size == 0:
+            return
+        if g is None:
+            c = self.bank.channels
+            cov_shape = tuple(self.bank.cov.shape[1:])
+            g = Gaussians(torch.zeros(0, c, device=device),
+                          torch.zeros((0,) + cov_shape, device=device),
+                          torch.zeros(0, dtype=torch.long, device=device))
+        self.bank.push(g)
+
     # ----------------------------------------------------------------- loss
     def loss(self, bundle: MethodBundle) -> Dict[str, torch.Tensor]:
         """``rc.loss_rc``: L_RC of Eq. (6), weighted."""
@@ -336,6 +350,7 @@ class RegionContrast(BaseCrossTaskMethod):
         dev = view.inputs.device
         out = self.mapped(view, bundle.generator(f'{self.name}.gumbel', dev))
         if out is None:
+            self._push(None, dev)   # every rank takes part in the gather
             return {key: self.zero_loss()}
         maps_s, maps_t, ids, images = out
         gen = bundle.generator(f'{self.name}.sample', dev)
@@ -350,9 +365,10 @@ class RegionContrast(BaseCrossTaskMethod):
             g_t, _, _ = region_gaussians(maps_t, ids, self.min_pixels,
                                          self.unbiased, self.eps, diag)
             if len(g_s) == 0:
+                self._push(None, dev)
                 return {key: self.zero_loss()}
             per_anchor, unit = self.contrast_terms(g_s, g_t, unit, gen)
-            self.bank.push(Gaussians.cat([g_s, g_t]))
+            self._push(Gaussians.cat([g_s, g_t]), dev)
         if per_anchor.numel() == 0:
             return {key: self.zero_loss()}
         n_units = maps_s.shape[0]
