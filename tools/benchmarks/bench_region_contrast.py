@@ -6,6 +6,10 @@ Usage: python tools/benchmarks/bench_region_contrast.py [--part w2|step|all]
        [--max-batched-pairs 120000] [--loop-anchors 3] [--step-iters 3]
        [--variants default None diag 16 ...]
 
+All times are CPU seconds of this process (``time.process_time``, one torch
+thread), so that a machine shared with other jobs inflates them less than
+wall time would.
+
 Part ``w2`` (the release's sizes): 32-channel features at 144x192 (made at
 1/16 and bilinearly upsampled, as a_theta's), ``--images`` images with R
 Voronoi regions each, a bank of 1000 Gaussians; the loss is Eq. (3) over
@@ -89,7 +93,8 @@ def loop_loss(g_s: Gaussians, g_t: Gaussians, bank: Gaussians,
 
 def bench_w2(args) -> None:
     gen = torch.Generator().manual_seed(0)
-    print(f'\n## Batched W2 loss vs a per-pair loop (features 32 x 144 x 192, '
+    print(f'\n## Batched W2 loss vs a per-pair loop, CPU s (features '
+          f'32 x 144 x 192, '
           f'bank {args.bank}, all negatives, forward + backward; '
           f'torch threads {torch.get_num_threads()})\n')
     print('| regions / image | pairs (all images) | batched full (s) | '
@@ -116,21 +121,21 @@ def bench_w2(args) -> None:
                 bank_g.count)
             method.bank.push(bank.take(torch.arange(args.bank)))
             fs, ft = feats_s[:images], feats_t[:images]
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             g_s, unit, _ = region_gaussians(fs, ids_full[:images], 10, True,
                                             1e-6, cov == 'diag')
             g_t, _, _ = region_gaussians(ft, ids_full[:images], 10, True,
                                          1e-6, cov == 'diag')
             loss, _ = method.contrast_terms(g_s, g_t, unit)
             loss.mean().backward()
-            times[cov] = (time.perf_counter() - t0) * args.images / images
+            times[cov] = (time.process_time() - t0) * args.images / images
         g_s, unit, _ = region_gaussians(feats_s, ids_full, 10, True, 1e-6)
         g_t, _, _ = region_gaussians(feats_t, ids_full, 10, True, 1e-6)
         bank = bank_g.take(torch.arange(args.bank))
         anchors = list(range(min(args.loop_anchors, len(g_t))))
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         loop_loss(g_s, g_t, bank, unit, anchors, 5.4).backward()
-        loop = (time.perf_counter() - t0) * len(g_t) / len(anchors)
+        loop = (time.process_time() - t0) * len(g_t) / len(anchors)
         pairs = len(g_t) * (regions + args.bank)
         note = (f'loop: {len(anchors)} of {len(g_t)} anchors, extrapolated'
                 + (f'; batched full: {n_img} of {args.images} images, '
@@ -192,8 +197,9 @@ def bench_step(args) -> None:
                 ' (exact, all 1000 + in-image)' if neg is None else ''),
                 dict(rc, negatives=neg)))
     print(f'\n## Training step, SegNet 288x384 batch 2, onelabel, 40 '
-          f'regions / image (torch threads {torch.get_num_threads()})\n')
-    print('| model | step (s) | ratio to baseline |')
+          f'regions / image, CPU s (torch threads '
+          f'{torch.get_num_threads()})\n')
+    print('| model | step (CPU s) | ratio to baseline |')
     print('|---|---|---|')
     base = None
     bank_feats = features(4, gen)
@@ -209,14 +215,14 @@ def bench_step(args) -> None:
         model.train()
         times = []
         for it in range(args.step_iters + 1):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             data = model.data_preprocessor(dict(batch), training=True)
             losses = model(**data, mode='loss')
             optim.zero_grad()
             sum(losses.values()).backward()
             optim.step()
             if it:
-                times.append(time.perf_counter() - t0)
+                times.append(time.process_time() - t0)
         med = statistics.median(times)
         base = med if base is None else base
         print(f'| {name} | {med:.2f} | {med / base:.2f} |', flush=True)
