@@ -59,6 +59,14 @@ RESUME_METHODS = {
                      'ccr_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
             "[dict(type='CCR', feat_channels=4, proj_channels=8, "
             "feature_stride=2)]"),
+    # oracle regions through the pipeline, the ramp-up hook, the bank and
+    # random negatives (their draws and the bank are part of the state)
+    'region_contrast': (
+        osp.join(REPO, 'configs', 'region_contrast', 'rc-oracle_segnet-w16_'
+                 '1xb8-600it_procedural-onelabel-96x128.py'),
+        "[dict(type='RegionContrast', num_classes=dict(sem_seg=13), "
+        "mapper=dict(widths=(4, 4, 8, 8), convs_per_stage=1), "
+        "bank_size=64, negatives=2, negative_select='random')]"),
 }
 
 

@@ -16,7 +16,6 @@ folder holding the images (``ROOT/train/sam/3.npy`` for
 finds them.
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
 import sys
@@ -25,12 +24,12 @@ if __package__ in (None, ''):  # run as a script from a checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mtpsl.regions.deps import MissingPackageError  # noqa: E402
-from mtpsl.regions.sam import GENERATOR_DEFAULTS  # noqa: E402
+from mtpsl.regions.sam import (GENERATOR_DEFAULTS,  # noqa: E402
+                               sam_meta_record)
 from mtpsl.regions.writer import (check_meta, format_summary,  # noqa: E402
                                   generate_maps, parse_shard, shard_items)
 
 IMAGE_SUFFIXES = ('.npy', '.png', '.jpg', '.jpeg')
-MERGE_RULE = 'area desc, predicted_iou desc, index; smaller wins; raster ids'
 
 
 def list_images(source: str, split: str):
@@ -70,19 +69,6 @@ def list_images(source: str, split: str):
     default_out = (osp.join(osp.dirname(parents.pop()), 'sam')
                    if len(parents) == 1 else None)
     return items, default_out
-
-
-def checkpoint_fingerprint(path: str) -> dict:
-    """Name, size and a hash of the first and last MiB: cheap, and enough to
-    tell checkpoints apart in the output folder's record."""
-    size = osp.getsize(path)
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        h.update(f.read(1 << 20))
-        f.seek(max(0, size - (1 << 20)))
-        h.update(f.read())
-    return dict(name=osp.basename(path), bytes=size,
-                sha256_head_tail=h.hexdigest()[:16])
 
 
 def parse_args(argv=None):
@@ -145,11 +131,9 @@ def run(args) -> int:
         raise FileNotFoundError(f'SAM checkpoint not found: {args.checkpoint}')
     generator_cfg = {k: getattr(args, k) for k in GENERATOR_DEFAULTS}
     suffix = '.' + args.format
-    check_meta(out_dir, dict(
-        source='sam', model_type=args.model_type, merge_rule=MERGE_RULE,
-        weights=(f'random(seed={args.seed})' if args.random_weights else
-                 checkpoint_fingerprint(args.checkpoint)),
-        generator=generator_cfg, format=args.format), args.overwrite)
+    check_meta(out_dir, sam_meta_record(
+        args.model_type, args.checkpoint, args.random_weights, args.seed,
+        generator_cfg, args.format), args.overwrite)
     todo = [i for i in shard_items(items, *shard) if args.overwrite or
             not osp.isfile(osp.join(out_dir, i[0] + suffix))]
     make_map = None

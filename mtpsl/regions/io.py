@@ -80,6 +80,9 @@ def read_region_map(path: str) -> np.ndarray:
                 from None
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
+    elif (suffix == '.png' and arr.ndim == 3 and arr.shape[-1] in (3, 4)
+          and (arr[..., 1:3] == arr[..., :1]).all()):
+        arr = arr[..., 0]   # a gray map saved as RGB(A): gray value = id
     if arr.ndim != 2:
         raise ValueError(f'{path}: a region map is H x W, got shape '
                          f'{arr.shape}')

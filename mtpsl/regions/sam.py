@@ -6,6 +6,7 @@ missing one is a one-line error naming what to install.
 """
 from __future__ import annotations
 
+import hashlib
 import os.path as osp
 from typing import Any, Dict, Optional
 
@@ -28,6 +29,35 @@ GENERATOR_DEFAULTS: Dict[str, Any] = dict(
     box_nms_thresh=0.7, crop_n_layers=0, crop_nms_thresh=0.7,
     crop_overlap_ratio=512 / 1500, crop_n_points_downscale_factor=1,
     min_mask_region_area=0)
+
+
+# How SAM's overlapping masks become one id map (mtpsl/regions/merge.py).
+MERGE_RULE = 'area desc, predicted_iou desc, index; smaller wins; raster ids'
+
+
+def checkpoint_fingerprint(path: str) -> dict:
+    """Name, size and a hash of the first and last MiB: cheap, and enough to
+    tell checkpoints apart in the output folder's record."""
+    size = osp.getsize(path)
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        h.update(f.read(1 << 20))
+        f.seek(max(0, size - (1 << 20)))
+        h.update(f.read())
+    return dict(name=osp.basename(path), bytes=size,
+                sha256_head_tail=h.hexdigest()[:16])
+
+
+def sam_meta_record(model_type: str, checkpoint: Optional[str],
+                    random_weights: bool, seed: int,
+                    generator_cfg: Dict[str, Any], fmt: str) -> dict:
+    """What ``regions_meta.json`` records for a folder of SAM maps (the tool
+    and the online source write the same, so they can share a folder)."""
+    return dict(source='sam', model_type=model_type, merge_rule=MERGE_RULE,
+                weights=(f'random(seed={seed})' if random_weights else
+                         checkpoint_fingerprint(checkpoint)),
+                generator=dict(GENERATOR_DEFAULTS, **generator_cfg),
+                format=fmt)
 
 
 def import_segment_anything():

@@ -65,6 +65,28 @@ def _dataset_kind(path: str) -> str:
     raise AssertionError(f'{name}: no known dataset in the config name')
 
 
+def _stand_in_sam_maps(cfg, root: str) -> None:
+    """For a config reading cached SAM maps (``LoadRegionMap`` with the
+    ``sam`` source), write 2 x 2 patch maps where the tool would, for every
+    training image of the tiny tree."""
+    import os
+
+    import numpy as np
+
+    from mtpsl.regions import read_image_rgb, write_region_map
+    from mtpsl.regions.sources import grid_ids
+    sources = [t.get('source', {}) for t in cfg.train_dataloader.dataset.get(
+        'pipeline', []) if t.get('type') == 'LoadRegionMap']
+    if not any(s.get('type') in ('sam', 'SamRegions') for s in sources):
+        return
+    image_dir = osp.join(root, 'train', 'image')
+    for name in sorted(os.listdir(image_dir)):
+        out = osp.join(root, 'train', 'sam', osp.splitext(name)[0] + '.npy')
+        if not osp.isfile(out):
+            hw = read_image_rgb(osp.join(image_dir, name)).shape[:2]
+            write_region_map(out, grid_ids(hw, (2, 2)).astype(np.int64))
+
+
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, REPO) for p in CONFIGS])
 def test_config_builds_and_trains_one_step(path, tiny_procedural_root,
@@ -78,6 +100,7 @@ def test_config_builds_and_trains_one_step(path, tiny_procedural_root,
     root = {'nyuv2': tiny_nyu_root, 'cityscapes': tiny_cityscapes_root,
             'pascal-context': tiny_pascal_root,
             'procedural': tiny_procedural_root}[_dataset_kind(path)]
+    _stand_in_sam_maps(cfg, root)
     datasets = {}
     for loader in LOADERS:
         cfg[loader].dataset.data_root = root

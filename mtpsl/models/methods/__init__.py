@@ -1,11 +1,12 @@
 from .base import BaseCrossTaskMethod, MethodBundle, ViewBundle
 from .ccr import CCR
 from .film_mapper import PairFiLMMapper
+from .region_contrast import RegionContrast
 from .toolkit import (consistency_pairs, encode_prediction, encode_target,
                       labelled_unlabelled_pairs, resample_target)
 from .xtc import XTC
 
 __all__ = ['BaseCrossTaskMethod', 'MethodBundle', 'ViewBundle',
-           'PairFiLMMapper', 'XTC', 'CCR', 'consistency_pairs',
-           'encode_prediction', 'encode_target', 'labelled_unlabelled_pairs',
-           'resample_target']
+           'PairFiLMMapper', 'RegionContrast', 'XTC', 'CCR',
+           'consistency_pairs', 'encode_prediction', 'encode_target',
+           'labelled_unlabelled_pairs', 'resample_target']

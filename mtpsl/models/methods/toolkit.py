@@ -99,6 +99,67 @@ def labelled_unlabelled_pairs(label_flags: torch.Tensor
     return out
 
 
+def resize_region_ids(ids: torch.Tensor, size: Tuple[int, int]
+                      ) -> torch.Tensor:
+    """Region ids (B x 1 x H x W or B x H x W) nearest-resampled to
+    ``size``: every output pixel keeps the id of the pixel it falls in."""
+    squeeze = ids.dim() == 3
+    ids4 = ids[:, None] if squeeze else ids
+    if tuple(ids4.shape[-2:]) != tuple(size):
+        ids4 = F.interpolate(ids4.float(), size=tuple(size),
+                             mode='nearest').long()
+    ids4 = ids4.long()
+    return ids4[:, 0] if squeeze else ids4
+
+
+def region_segments(ids: torch.Tensor, min_pixels: int = 1):
+    """Segment bookkeeping of a batch of region maps, for reductions by
+    region without a Python loop.
+
+    ``ids``: N x H x W (or N x 1 x H x W), 0 = no region. Returns
+    ``(pixels, segment, counts, image, region)``: a bool N x H x W mask of
+    the pixels that belong to a kept region, the segment index (0..G-1) of
+    each such pixel in raster order of the mask, the pixel count, image
+    index and region id of each of the G segments, ordered by (image,
+    region id). Regions with fewer than ``min_pixels`` pixels are dropped.
+    """
+    if ids.dim() == 4:
+        ids = ids[:, 0]
+    ids = ids.long()
+    stride = int(ids.max()) + 1 if ids.numel() else 1
+    image_of = torch.arange(ids.shape[0], device=ids.device)[:, None, None]
+    valid = ids > 0
+    keys = (ids + stride * image_of)[valid]
+    uniq, inv, counts = torch.unique(keys, return_inverse=True,
+                                     return_counts=True)
+    keep = counts >= max(int(min_pixels), 1)
+    new_index = torch.cumsum(keep.long(), 0) - 1
+    pixels = valid.clone()
+    pixels[valid] = keep[inv]
+    segment = new_index[inv][keep[inv]]
+    uniq = uniq[keep]
+    return pixels, segment, counts[keep], uniq // stride, uniq % stride
+
+
+def pool_by_region(feats: torch.Tensor, ids: torch.Tensor,
+                   min_pixels: int = 1):
+    """Mean feature of every region of every image at once.
+
+    ``feats``: N x C x H x W; ``ids``: N x H x W region ids at the same
+    resolution. Returns ``(means G x C, counts, image, region)`` ordered
+    by (image, region id); see :func:`region_segments`.
+    """
+    if ids.dim() == 4:
+        ids = ids[:, 0]
+    if tuple(ids.shape) != (feats.shape[0],) + tuple(feats.shape[-2:]):
+        raise ValueError(f'pool_by_region: ids {tuple(ids.shape)} do not '
+                         f'match features {tuple(feats.shape)}')
+    pixels, segment, counts, image, region = region_segments(ids, min_pixels)
+    x = feats.permute(0, 2, 3, 1)[pixels]
+    sums = x.new_zeros(counts.numel(), x.shape[1]).index_add(0, segment, x)
+    return sums / counts[:, None].to(x.dtype), counts, image, region
+
+
 def consistency_pairs(label_flags: torch.Tensor,
                       full_label_pairs: bool = True
                       ) -> List[Tuple[int, int, torch.Tensor]]:

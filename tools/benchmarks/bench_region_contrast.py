@@ -1,0 +1,259 @@
+"""What region contrast costs: the batched W2 loss against a per-pair loop
+of the same formula, and a SegNet training step with and without it.
+
+Usage: python tools/benchmarks/bench_region_contrast.py [--part w2|step|all]
+       [--regions 10 30 100] [--images 10] [--bank 1000]
+       [--max-batched-pairs 120000] [--loop-anchors 3] [--step-iters 3]
+       [--variants default None diag 16 ...]
+
+All times are CPU seconds of this process (``time.process_time``, one torch
+thread), so that a machine shared with other jobs inflates them less than
+wall time would.
+
+Part ``w2`` (the release's sizes): 32-channel features at 144x192 (made at
+1/16 and bilinearly upsampled, as a_theta's), ``--images`` images with R
+Voronoi regions each, a bank of 1000 Gaussians; the loss is Eq. (3) over
+every anchor of the prediction map with ALL its negatives (the other
+regions of its image and the whole bank), full covariances, forward +
+backward. ``batched`` is RegionContrast's own code path; ``loop`` computes
+the same formula pair by pair in Python (Cholesky factors, singular values
+of F1^T F2, one pair at a time) for ``--loop-anchors`` anchors and is
+extrapolated linearly to all anchors; when the batched run would exceed
+``--max-batched-pairs`` pairs it runs on fewer images and is extrapolated
+the same way (both are linear in the number of pairs); the table says so.
+The diagonal-covariance closed form is timed at full size.
+
+Part ``step``: the full SegNet at 288x384, batch 2, onelabel, Adam, the
+bank filled with 1000 Gaussians beforehand; one
+training step (forward, backward, update) of the baseline, of baseline +
+region contrast with each of ``--variants`` (the shipped default, None =
+every negative exact, diag = diagonal covariances, or a number of exact
+negatives); median of ``--step-iters`` after one warm-up.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from mtpsl.models.methods.gaussian_regions import (  # noqa: E402
+    Gaussians, region_gaussians)
+from mtpsl.models.methods.region_contrast import RegionContrast  # noqa: E402
+from mtpsl.models.methods.region_terms import info_nce  # noqa: E402
+
+TASKS = ('sem_seg', 'depth', 'normal')
+
+
+def voronoi_ids(n: int, h: int, w: int, regions: int, gen) -> torch.Tensor:
+    """n x h x w maps of ``regions`` Voronoi cells (ids 1..regions)."""
+    seeds = torch.rand(n, regions, 2, generator=gen) * torch.tensor([h, w])
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
+    grid = torch.stack([yy, xx], -1).reshape(1, -1, 2).float()
+    return (torch.cdist(grid.expand(n, -1, -1), seeds).argmin(-1) + 1
+            ).reshape(n, h, w)
+
+
+def features(n: int, gen, h: int = 144, w: int = 192, c: int = 32):
+    """a_theta-like maps: made at 1/8 of (h, w), bilinearly upsampled."""
+    low = torch.randn(n, c, h // 8, w // 8, generator=gen).relu()
+    return F.interpolate(low, size=(h, w), mode='bilinear',
+                         align_corners=False)
+
+
+def loop_loss(g_s: Gaussians, g_t: Gaussians, bank: Gaussians,
+              unit: torch.Tensor, anchors, tau: float) -> torch.Tensor:
+    """The same loss, one pair at a time (for ``anchors`` only)."""
+    def w2(a_mean, a_cov, b_mean, b_cov):
+        fa = torch.linalg.cholesky(a_cov)
+        fb = torch.linalg.cholesky(b_cov)
+        cross = torch.linalg.svdvals(fa.T.float() @ fb.float()).sum()
+        return ((a_mean - b_mean) ** 2).sum() + torch.trace(a_cov) + \
+            torch.trace(b_cov) - 2 * cross
+    total = 0.0
+    for i in anchors:
+        logits = [-w2(g_t.mean[i], g_t.cov[i], g_s.mean[i], g_s.cov[i]) / tau]
+        for j in torch.nonzero(unit == unit[i]).flatten().tolist():
+            if j != i:
+                logits.append(-w2(g_t.mean[i], g_t.cov[i], g_s.mean[j],
+                                  g_s.cov[j]) / tau)
+        for k in range(len(bank)):
+            logits.append(-w2(g_t.mean[i], g_t.cov[i], bank.mean[k],
+                              bank.cov[k]) / tau)
+        logits = torch.stack(logits)
+        total = total + info_nce(logits[:1], logits[None])[0]
+    return total
+
+
+def bench_w2(args) -> None:
+    gen = torch.Generator().manual_seed(0)
+    print(f'\n## Batched W2 loss vs a per-pair loop, CPU s (features '
+          f'32 x 144 x 192, '
+          f'bank {args.bank}, all negatives, forward + backward; '
+          f'torch threads {torch.get_num_threads()})\n')
+    print('| regions / image | pairs (all images) | batched full (s) | '
+          'loop full (s) | loop / batched | batched diag (s) | note |')
+    print('|---|---|---|---|---|---|---|')
+    bank_feats = features(4, gen)
+    bank_g, _, _ = region_gaussians(bank_feats, voronoi_ids(
+        4, 144, 192, args.bank // 4 + 1, gen), 10, True, 1e-6)
+    for regions in args.regions:
+        ids_full = voronoi_ids(args.images, 144, 192, regions, gen)
+        feats_s = features(args.images, gen).requires_grad_()
+        feats_t = (feats_s.detach() + 0.1 * features(args.images, gen)
+                   ).requires_grad_()
+        per_image = regions * (regions + args.bank)
+        n_img = max(1, min(args.images, args.max_batched_pairs // per_image))
+        times = {}
+        for cov in ('full', 'diag'):
+            images = args.images if cov == 'diag' else n_img
+            method = RegionContrast(TASKS, dict(sem_seg=13), covariance=cov,
+                                    negatives=None, anchors='target',
+                                    bank_size=args.bank)
+            bank = bank_g if cov == 'full' else Gaussians(
+                bank_g.mean, torch.diagonal(bank_g.cov, dim1=-2, dim2=-1),
+                bank_g.count)
+            method.bank.push(bank.take(torch.arange(args.bank)))
+            fs, ft = feats_s[:images], feats_t[:images]
+            t0 = time.process_time()
+            g_s, unit, _ = region_gaussians(fs, ids_full[:images], 10, True,
+                                            1e-6, cov == 'diag')
+            g_t, _, _ = region_gaussians(ft, ids_full[:images], 10, True,
+                                         1e-6, cov == 'diag')
+            loss, _ = method.contrast_terms(g_s, g_t, unit)
+            loss.mean().backward()
+            times[cov] = (time.process_time() - t0) * args.images / images
+        g_s, unit, _ = region_gaussians(feats_s, ids_full, 10, True, 1e-6)
+        g_t, _, _ = region_gaussians(feats_t, ids_full, 10, True, 1e-6)
+        bank = bank_g.take(torch.arange(args.bank))
+        anchors = list(range(min(args.loop_anchors, len(g_t))))
+        t0 = time.process_time()
+        loop_loss(g_s, g_t, bank, unit, anchors, 5.4).backward()
+        loop = (time.process_time() - t0) * len(g_t) / len(anchors)
+        pairs = len(g_t) * (regions + args.bank)
+        note = (f'loop: {len(anchors)} of {len(g_t)} anchors, extrapolated'
+                + (f'; batched full: {n_img} of {args.images} images, '
+                   'extrapolated' if n_img < args.images else ''))
+        print(f'| {regions} | {pairs} | {times["full"]:.2f} | {loop:.1f} | '
+              f'{loop / times["full"]:.1f} | {times["diag"]:.3f} | {note} |',
+              flush=True)
+
+
+def build_model(method):
+    from mtpsl.apis.config import load_config
+    from mtpsl.registry import MODELS
+    cfg = load_config(str(REPO / 'configs' / 'baseline' /
+                          'mtl_segnet_1xb8-40k_nyuv2-full-288x384.py'))
+    if method is not None:
+        cfg.model.methods = [method]
+    return MODELS.build(cfg.model)   # default init: timing only
+
+
+def step_batch(gen):
+    """Two 288x384 samples, one label each (sem_seg / depth), 40 regions."""
+    from mmengine.structures import PixelData
+
+    from mtpsl.structures import MultiTaskDataSample
+    samples, imgs = [], []
+    ids = voronoi_ids(2, 288, 384, 40, gen)
+    for i in range(2):
+        flags = dict(sem_seg=i == 0, depth=i == 1, normal=False)
+        s = MultiTaskDataSample(metainfo=dict(
+            img_shape=(288, 384), ori_shape=(288, 384), label_flags=flags))
+        if i == 0:
+            s.set_gt('sem_seg', torch.randint(0, 13, (1, 288, 384),
+                                              generator=gen).float())
+        else:
+            s.set_gt('depth', torch.rand(1, 288, 384, generator=gen) + 0.5)
+        s.set_field(PixelData(data=ids[i:i + 1]), 'region_ids',
+                    dtype=PixelData)
+        samples.append(s)
+        imgs.append(torch.randint(0, 255, (3, 288, 384), generator=gen
+                                  ).float())
+    return dict(inputs=imgs, data_samples=samples)
+
+
+def bench_step(args) -> None:
+    gen = torch.Generator().manual_seed(0)
+    batch = step_batch(gen)
+    rows = [('SegNet (baseline)', None)]
+    for v in args.variants:
+        rc = dict(type='RegionContrast', num_classes=dict(sem_seg=13))
+        if v == 'default':
+            rows.append(('+ RC, shipped default (negatives=4, rest=bound)',
+                         rc))
+        elif v == 'diag':
+            rows.append(('+ RC, diag covariance, all negatives exact',
+                         dict(rc, covariance='diag', negatives=None)))
+        else:
+            neg = None if v.lower() == 'none' else int(v)
+            rows.append((f'+ RC, negatives={neg}' + (
+                ' (exact, all 1000 + in-image)' if neg is None else ''),
+                dict(rc, negatives=neg)))
+    print(f'\n## Training step, SegNet 288x384 batch 2, onelabel, 40 '
+          f'regions / image, CPU s (torch threads '
+          f'{torch.get_num_threads()})\n')
+    print('| model | step (CPU s) | ratio to baseline |')
+    print('|---|---|---|')
+    base = None
+    bank_feats = features(4, gen)
+    bank_ids = voronoi_ids(4, 144, 192, 260, gen)
+    for name, method in rows:
+        model = build_model(method)
+        if method is not None:   # a full bank, as after the first steps
+            rc = model.methods.rc
+            g, _, _ = region_gaussians(bank_feats, bank_ids, 10, True, 1e-6,
+                                       rc.covariance == 'diag')
+            rc.bank.push(g)
+        optim = torch.optim.Adam(model.parameters(), lr=1e-4)
+        model.train()
+        times = []
+        for it in range(args.step_iters + 1):
+            t0 = time.process_time()
+            data = model.data_preprocessor(dict(batch), training=True)
+            losses = model(**data, mode='loss')
+            optim.zero_grad()
+            sum(losses.values()).backward()
+            optim.step()
+            if it:
+                times.append(time.process_time() - t0)
+        med = statistics.median(times)
+        base = med if base is None else base
+        print(f'| {name} | {med:.2f} | {med / base:.2f} |', flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--part', choices=('w2', 'step', 'all'),
+                        default='all')
+    parser.add_argument('--regions', type=int, nargs='+',
+                        default=[10, 30, 100])
+    parser.add_argument('--images', type=int, default=10)
+    parser.add_argument('--bank', type=int, default=1000)
+    parser.add_argument('--max-batched-pairs', type=int, default=120000)
+    parser.add_argument('--loop-anchors', type=int, default=3)
+    parser.add_argument('--step-iters', type=int, default=3)
+    parser.add_argument('--variants', nargs='*',
+                        default=['default', 'None', 'diag'],
+                        help="RC rows of the step part: 'default', 'diag', "
+                        "or a number of exact negatives ('None': all)")
+    parser.add_argument('--threads', type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    import os
+    print(f'load average (1, 5, 15 min): {os.getloadavg()}', flush=True)
+    if args.part in ('w2', 'all'):
+        bench_w2(args)
+    if args.part in ('step', 'all'):
+        bench_step(args)
+    print(f'load average at the end: {os.getloadavg()}', flush=True)
+
+
+if __name__ == '__main__':
+    main()
