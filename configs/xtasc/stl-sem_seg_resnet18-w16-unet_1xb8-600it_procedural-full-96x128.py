@@ -1,0 +1,13 @@
+# The narrow Base ST-Net for sem_seg: the encoder and one U-Net decoder of
+# the narrow Base MT-Net, same data, schedule and seed.
+_base_ = ['./mtl_resnet18-w16-unet_1xb8-600it_procedural-full-96x128.py']
+stl_tasks = ('sem_seg', )
+model = dict(heads=dict(_delete_=True,
+                        sem_seg={{_base_.model.heads.sem_seg}}),
+             balancer=dict(_delete_=True, type='FixedWeights'))
+train_dataloader = dict(dataset=dict(tasks=stl_tasks))
+val_dataloader = dict(dataset=dict(tasks=stl_tasks))
+test_dataloader = dict(dataset=dict(tasks=stl_tasks))
+val_evaluator = [dict(type='SemSegMetric', num_classes=13,
+         class_names={{_base_.class_names}})]
+test_evaluator = val_evaluator
