@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from mtpsl.registry import MODELS
 
 from .base import BaseCrossTaskMethod, MethodBundle
+from .toolkit import image_region_mask
 from .ttnet import TaskTransferNet
 
 MODES = ('consistency', 'align')
@@ -59,10 +60,12 @@ def per_image_masked_l1(pred: torch.Tensor, target: torch.Tensor,
     return (per_image[keep] / count[keep]).mean()
 
 
-def soft_cross_entropy(logits: torch.Tensor, probs: torch.Tensor
-                       ) -> torch.Tensor:
-    """Eq. (13): ``-1/(BHW) sum p log softmax(logits)`` over all pixels."""
-    return -(probs * F.log_softmax(logits, dim=1)).sum(1).mean()
+def soft_cross_entropy(logits: torch.Tensor, probs: torch.Tensor,
+                       region: torch.Tensor) -> torch.Tensor:
+    """Eq. (13): ``-sum_c p_c log softmax(logits)_c``, mean over the
+    pixels of ``region`` (B x 1 x H x W bool)."""
+    per_pixel = -(probs * F.log_softmax(logits, dim=1)).sum(1, keepdim=True)
+    return per_pixel[region].mean()
 
 
 @MODELS.register_module()
@@ -140,9 +143,13 @@ class XTasC(BaseCrossTaskMethod):
                 self.depth_to_seg(depth))
 
     def depth_term(self, transferred: torch.Tensor, depth_pred: torch.Tensor,
-                   depth_gt: torch.Tensor, labelled: torch.Tensor
+                   depth_gt: torch.Tensor, labelled: torch.Tensor,
+                   region: Optional[torch.Tensor] = None
                    ) -> Optional[torch.Tensor]:
-        """Eq. (15) (or Eq. (8) in align mode): per-image masked L1."""
+        """Eq. (15) (or Eq. (8) in align mode): per-image masked L1.
+
+        ``region``: the images' pixels without batch padding (default
+        all); it bounds the unlabelled images' mask."""
         gt_valid = (depth_gt != 0).any(dim=1, keepdim=True)
         gt_valid = gt_valid & labelled[:, None, None, None]
         if self.mode == 'align':
@@ -152,12 +159,16 @@ class XTasC(BaseCrossTaskMethod):
             free = target > 0
         else:
             free = torch.ones_like(target, dtype=torch.bool)
+        if region is not None:
+            free = free & region
         mask = torch.where(labelled[:, None, None, None], gt_valid, free)
         return per_image_masked_l1(transferred, target, mask)
 
     def seg_term(self, transferred: torch.Tensor, seg_logits: torch.Tensor,
-                 seg_gt: torch.Tensor) -> Optional[torch.Tensor]:
-        """Eq. (13) soft, the release's hard target, or Eq. (8) with GT."""
+                 seg_gt: torch.Tensor, region: Optional[torch.Tensor] = None
+                 ) -> Optional[torch.Tensor]:
+        """Eq. (13) soft, the release's hard target, or Eq. (8) with GT;
+        consistency over the pixels of ``region`` (default all)."""
         if self.mode == 'align':
             labels = seg_gt[:, 0].long()
             if not bool((labels != -1).any()):
@@ -165,9 +176,13 @@ class XTasC(BaseCrossTaskMethod):
             return F.cross_entropy(transferred, labels, ignore_index=-1,
                                    label_smoothing=self.label_smoothing)
         target = seg_logits.detach()
+        if region is None:
+            region = torch.ones_like(target[:, :1], dtype=torch.bool)
         if self.seg_target == 'soft':
-            return soft_cross_entropy(transferred, target.softmax(dim=1))
-        return F.cross_entropy(transferred, target.argmax(dim=1),
+            return soft_cross_entropy(transferred, target.softmax(dim=1),
+                                      region)
+        labels = target.argmax(dim=1).masked_fill(~region[:, 0], -1)
+        return F.cross_entropy(transferred, labels, ignore_index=-1,
                                label_smoothing=self.label_smoothing)
 
     def loss(self, bundle: MethodBundle) -> Dict[str, torch.Tensor]:
@@ -182,11 +197,15 @@ class XTasC(BaseCrossTaskMethod):
         seg_logits = view.preds[self.seg_task]
         depth_pred = view.preds[self.depth_task]
         to_depth, to_seg = self.transfer(seg_logits, depth_pred)
+        # the consistency needs no GT: it must not count the batch padding
+        b, _, h, w = seg_logits.shape
+        region = image_region_mask(bundle.data_samples, (b, h, w),
+                                   seg_logits.device)
         d_term = self.depth_term(to_depth, depth_pred,
                                  view.targets[self.depth_task],
-                                 bundle.flags(self.depth_task))
+                                 bundle.flags(self.depth_task), region)
         s_term = self.seg_term(to_seg, seg_logits,
-                               view.targets[self.seg_task])
+                               view.targets[self.seg_task], region)
         key = f'loss_{self.name}'
         out = {}
         for task, term in ((self.seg_task, d_term),
