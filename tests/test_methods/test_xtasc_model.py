@@ -58,7 +58,7 @@ def test_parameter_counts_of_the_release(name, backbone, expected):
             model.methods.xtasc.num_classes]
 
 
-def _cfg(methods=None, balancer=None):
+def _cfg(methods=None, balancer=None, direct_weight=0.75):
     head = dict(type='UNetDecoderHead', in_channels=TAPS, channels=8,
                 conv_bias=True, cls_bias=False, xavier_init=True)
     return dict(
@@ -69,17 +69,19 @@ def _cfg(methods=None, balancer=None):
                       base_channels=4),
         heads=dict(
             sem_seg=dict(head, num_classes=3, loss=dict(
-                type='CrossEntropyLoss', loss_weight=0.75)),
+                type='CrossEntropyLoss', loss_weight=direct_weight)),
             depth=dict(head, loss=dict(type='MaskedL1Loss',
-                                       loss_weight=0.75))),
+                                       loss_weight=direct_weight))),
         balancer=balancer or dict(type='UncertaintyWeighting',
                                   init_log_var=0.3, reg_weight=1.0),
         methods=methods)
 
 
 def _xtasc(**kw):
-    return dict(type='XTasC', num_classes=3, loss_weight=0.25,
-                down_channels=(4, 8, 8), up_channels=(8, 4, 4), **kw)
+    cfg = dict(type='XTasC', num_classes=3, loss_weight=0.25,
+               down_channels=(4, 8, 8), up_channels=(8, 4, 4))
+    cfg.update(kw)
+    return cfg
 
 
 def _sample(h, w, labelled, seed):
@@ -155,6 +157,27 @@ def test_each_group_is_weighted_as_a_whole_by_uncertainty():
     group = losses['sem_seg.loss_ce'] + losses['sem_seg.loss_xtasc']
     assert model.balancer.log_vars.grad[0].item() == pytest.approx(
         1.0 - group.item(), rel=1e-5)
+
+
+def test_lambda_zero_is_the_base_mt_net():
+    xt = _build(_cfg([_xtasc(loss_weight=0.0)], direct_weight=1.0))
+    mt = _build(_cfg(direct_weight=1.0))
+    mt.load_state_dict({k: v for k, v in xt.state_dict().items()
+                        if not k.startswith('methods.')})
+    grads = []
+    for model in (xt, mt):
+        model.train()
+        data = model.data_preprocessor(_data(), training=True)
+        losses = model(**data, mode='loss')
+        sum(losses.values()).backward()
+        grads.append({k: p.grad.clone() for k, p in model.named_parameters()
+                      if not k.startswith('methods.')})
+        if model is xt:
+            assert losses['sem_seg.loss_xtasc'].item() == 0.0
+            assert losses['depth.loss_xtasc'].item() == 0.0
+    assert grads[0].keys() == grads[1].keys()
+    for key in grads[0]:
+        assert torch.allclose(grads[0][key], grads[1][key], atol=1e-7), key
 
 
 def test_gradnorm_sees_the_groups_through_the_task_terms():
