@@ -1,8 +1,8 @@
 # The narrow CPU form of XTasC's Base MT-Net (configs/xtasc/README.md): a
 # ResNet-18 encoder at a quarter width (stem and stages 16 / 16 / 32 / 64 /
 # 128), U-Net decoders at 32 channels, semantic 13 + depth of the small
-# procedural preset; 600 iterations of batch 8, Adam 1e-3 (as the other
-# CPU demos) halved at 400, the release's uncertainty weights.
+# procedural preset; 600 iterations of batch 8, Adam 1e-3 (as the other CPU
+# demos) halved at 400, the release's uncertainty weights.
 _base_ = [
     '../_base_/datasets/procedural-96x128.py',
     '../_base_/models/resnet34-unet_xtasc.py',

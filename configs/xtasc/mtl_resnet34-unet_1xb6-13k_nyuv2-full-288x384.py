@@ -1,6 +1,6 @@
 # XTasC's "Base MT-Net" on NYUv2 in its 2-task form (semantic 13 + depth in
-# metres, under the GT validity mask, which the release leaves out): lambda
-# = 0. Schedule of the paper: 100 epochs of batch 6 (795 images: 13.3k
+# metres, under the GT validity mask, which the release leaves out): lambda =
+# 0. Schedule of the paper: 100 epochs of batch 6 (795 images: 13.3k
 # iterations), Adam 1e-4 halved every 60 epochs (7,980 iterations).
 _base_ = [
     '../_base_/datasets/nyuv2-288x384.py',

@@ -1,10 +1,10 @@
 # XTasC-Net on NYUv2 (semantic 13 + depth), lambda = 1e-4 (the paper),
-# randomlabels labels: Base MT-Net plus the two Task-Transfer Networks, each group
-# (1 - lambda) l_t + lambda l_transfer weighted by uncertainty as a whole.
-# Partial labels (randomlabels, a seeded draw; the published split with
+# randomlabels: Base MT-Net plus the two Task-Transfer Networks, each group (1
+# - lambda) l_t + lambda l_transfer weighted by uncertainty as a whole. Partial
+# labels (randomlabels, a seeded draw; the published split with
 # label_regime=dict(type='from_file', ...)) are our extension: the paper is
-# fully supervised. The consistency terms need no GT and apply to every
-# image; the direct losses only where the task is labelled.
+# fully supervised. The consistency terms need no GT and apply to every image;
+# the direct losses only where the task is labelled.
 _base_ = ['./mtl_resnet34-unet_1xb6-13k_nyuv2-full-288x384.py']
 xtasc_lambda = 0.0001
 model = dict(
