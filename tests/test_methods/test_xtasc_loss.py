@@ -232,3 +232,27 @@ def test_uncertainty_reg_weight_is_the_release_form():
     assert 'depth.loss_uncertainty' not in out   # unlabelled: no s term
     with pytest.raises(ValueError, match='reg_weight'):
         UncertaintyWeighting(TASKS, reg_weight=0.0)
+
+
+def test_ttnet_layout_counts_and_odd_sizes():
+    from mtpsl.models.methods import TaskTransferNet
+    seg_to_depth = TaskTransferNet(7, 1)
+    depth_to_seg = TaskTransferNet(1, 7)
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    # by hand: the 11 shared 3x3 convs (with bias) 1,881,408, plus the
+    # first conv (in x 9 x 64 + 64) and the bias-free 1x1 head (64 x out)
+    assert n(seg_to_depth) == 1_881_408 + (7 * 9 * 64 + 64) + 64
+    assert n(depth_to_seg) == 1_881_408 + (9 * 64 + 64) + 64 * 7
+    assert seg_to_depth.head.bias is None
+    assert not any(isinstance(m, nn.BatchNorm2d)
+                   for m in seg_to_depth.modules())
+    # the up path upsamples first: up block 2 reads 128 (up 1) + 128 (down
+    # block 2) channels, up block 3 64 + 64 (down block 1)
+    assert seg_to_depth.up[1][0].in_channels == 256
+    assert seg_to_depth.up[2][0].in_channels == 128
+    # an odd size comes back at its own size
+    out = TaskTransferNet(3, 2, (4, 8, 8), (8, 4, 4))(torch.randn(2, 3, 13,
+                                                                  22))
+    assert out.shape == (2, 2, 13, 22)
+    with pytest.raises(ValueError, match='3 down and 3 up'):
+        TaskTransferNet(3, 2, (4, 8))
