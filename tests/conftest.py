@@ -67,6 +67,17 @@ RESUME_METHODS = {
         "[dict(type='RegionContrast', num_classes=dict(sem_seg=13), "
         "mapper=dict(widths=(4, 4, 8, 8), convs_per_stage=1), "
         "bank_size=64, negatives=2, negative_select='random')]"),
+    # a 2-task ResNet + U-Net base: the third entry replaces the SegNet
+    # model line of tiny_train_config (``{methods}`` is filled in)
+    'xtasc': (osp.join(REPO, 'configs', 'xtasc',
+                       'mtl_resnet18-w16-unet_1xb8-600it_procedural-'
+                       'onelabel-96x128.py'),
+              "[dict(type='XTasC', num_classes=13, loss_weight=0.01, "
+              "down_channels=(4, 8, 8), up_channels=(8, 4, 4))]",
+              "model = dict(backbone=dict(stem_channels=4, base_channels=4), "
+              "heads=dict(sem_seg=dict(in_channels=(4, 4, 8, 16, 32), "
+              "channels=8), depth=dict(in_channels=(4, 4, 8, 16, 32), "
+              "channels=8)), methods={methods})"),
 }
 
 
@@ -80,19 +91,24 @@ def free_port() -> int:
 def tiny_train_config(data_root: str, work_dir: str, max_iters: int = 6,
                       batch_size: int = 2, lr: float = 1e-3,
                       checkpoint_interval: int = 3, base: str = DEMO_CONFIG,
-                      methods: str = '', **extra) -> str:
+                      methods: str = '', model: str = '',
+                      **extra) -> str:
     """Write a config that trains the narrowest SegNet on ``data_root``.
 
     ``base`` is the config it inherits; ``methods`` the source text of a
-    ``model.methods`` list (widths 4-8: a method's channels must fit)."""
+    ``model.methods`` list (widths 4-8: a method's channels must fit);
+    ``model`` (optional) the source of the model line for a base that is
+    not the 3-task SegNet, with ``{methods}`` where the list goes."""
     methods_line = f', methods={methods}' if methods else ''
+    model_line = (model.format(methods=methods or '[]') if model else
+                  'model = dict(backbone=dict(widths=segnet_widths), '
+                  'heads=dict(sem_seg=dict(in_channels=4), depth=dict('
+                  f'in_channels=4), normal=dict(in_channels=4)){methods_line})')
     lines = [
         f'_base_ = [{base!r}]',
         f'work_dir = {work_dir!r}',
         'segnet_widths = (4, 8, 8, 8, 8)',
-        'model = dict(backbone=dict(widths=segnet_widths), heads=dict('
-        'sem_seg=dict(in_channels=4), depth=dict(in_channels=4), '
-        f'normal=dict(in_channels=4)){methods_line})',
+        model_line,
         f'optim_wrapper = dict(optimizer=dict(lr={lr}))',
         f'train_cfg = dict(max_iters={max_iters}, '
         f'val_interval={max_iters})',

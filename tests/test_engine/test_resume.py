@@ -40,13 +40,14 @@ def _state(path):
 @pytest.mark.parametrize('method', sorted(RESUME_METHODS))
 def test_resume_matches_uninterrupted_run(tiny_procedural_root, tmp_path,
                                           method):
-    base, methods = RESUME_METHODS[method]
+    base, methods, *model = RESUME_METHODS[method]
+    model = model[0] if model else ''
     straight = tiny_train_config(tiny_procedural_root,
                                  str(tmp_path / 'straight'), base=base,
-                                 methods=methods)
+                                 methods=methods, model=model)
     _train(straight, 'straight')
     broken = tiny_train_config(tiny_procedural_root, str(tmp_path / 'broken'),
-                               base=base, methods=methods)
+                               base=base, methods=methods, model=model)
     with pytest.raises(KeyboardInterrupt):
         _train(broken, 'broken_1',
                hooks=[dict(type='_InterruptAt', at_iter=4)])

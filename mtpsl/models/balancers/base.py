@@ -54,11 +54,18 @@ class UncertaintyWeighting(nn.Module):
     ``L = sum_t exp(-s_t) / 2 * L_t + s_t / 2``. Under partial supervision
     the regulariser ``s_t / 2`` is added only for tasks labelled in the batch,
     otherwise it would drive an unsupervised task's ``s_t`` to -inf.
+
+    ``reg_weight`` multiplies ``s_t`` (0.5 above; 1.0 is the XTasC release's
+    ``0.5 exp(-s_t) L_t + s_t``, with ``init_log_var=0``).
     """
 
-    def __init__(self, tasks: Sequence[str], init_log_var: float = -0.5
-                 ) -> None:
+    def __init__(self, tasks: Sequence[str], init_log_var: float = -0.5,
+                 reg_weight: float = 0.5) -> None:
         super().__init__()
+        if not reg_weight > 0:
+            raise ValueError(f'UncertaintyWeighting: reg_weight must be > 0,'
+                             f' got {reg_weight}')
+        self.reg_weight = float(reg_weight)
         self.tasks = tuple(tasks)
         self.log_vars = nn.Parameter(
             torch.full((len(self.tasks),), float(init_log_var)))
@@ -72,5 +79,6 @@ class UncertaintyWeighting(nn.Module):
         out = flatten_losses(task_losses, weights)
         for t in task_losses:
             if labelled.get(t, False):
-                out[f'{t}.loss_uncertainty'] = 0.5 * self.log_vars[index[t]]
+                out[f'{t}.loss_uncertainty'] = (
+                    self.reg_weight * self.log_vars[index[t]])
         return out

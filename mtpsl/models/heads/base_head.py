@@ -150,7 +150,8 @@ class DenseTaskHead(BaseModule):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
         nn.init.normal_(self.cls.weight, std=0.01)
-        nn.init.zeros_(self.cls.bias)
+        if self.cls.bias is not None:
+            nn.init.zeros_(self.cls.bias)
 
     def decode(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """The task feature from the shared features."""

@@ -201,3 +201,19 @@ def resample_target(task: str, target: torch.Tensor, size) -> torch.Tensor:
     rows = ((2 * torch.arange(h, device=target.device) + 1) * src_h) // (2 * h)
     cols = ((2 * torch.arange(w, device=target.device) + 1) * src_w) // (2 * w)
     return target.index_select(-2, rows).index_select(-1, cols)
+
+
+def image_region_mask(data_samples, shape, device=None) -> torch.Tensor:
+    """B x 1 x H x W bool: the pixels of each image, its batch padding
+    excluded (from each sample's ``img_shape``; all True without samples
+    or without ``img_shape``). For terms that need no GT, which would
+    otherwise count the padding."""
+    b, h, w = shape
+    mask = torch.ones(b, 1, h, w, dtype=torch.bool, device=device)
+    for i, sample in enumerate(data_samples or ()):
+        img_shape = getattr(sample, 'metainfo', {}).get('img_shape')
+        if img_shape is not None:
+            ih, iw = int(img_shape[0]), int(img_shape[1])
+            mask[i, :, ih:, :] = False
+            mask[i, :, :, iw:] = False
+    return mask

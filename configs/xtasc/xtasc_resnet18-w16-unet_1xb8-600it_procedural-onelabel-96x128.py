@@ -1,0 +1,15 @@
+# XTasC-Net on the narrow CPU set, onelabel: the Base MT-Net next to it plus
+# two TTNets at a quarter width (16 / 32 / 64 down, 32 / 16 / 16 up), lambda =
+# 0.01 (the paper's Cityscapes value). Onelabel (our extension): the same
+# seeded draw as
+# mtl_resnet18-w16-unet_1xb8-600it_procedural-onelabel-96x128.py.
+_base_ = ['./mtl_resnet18-w16-unet_1xb8-600it_procedural-full-96x128.py']
+xtasc_lambda = 0.01
+model = dict(
+    heads=dict(sem_seg=dict(loss=dict(loss_weight=1 - xtasc_lambda)),
+               depth=dict(loss=dict(loss_weight=1 - xtasc_lambda))),
+    methods=[dict(type='XTasC', num_classes=13, loss_weight=xtasc_lambda,
+                  mode='consistency', down_channels=(16, 32, 64),
+                  up_channels=(32, 16, 16))])
+train_dataloader = dict(dataset=dict(
+    label_regime=dict(type='onelabel', seed=0)))
