@@ -60,7 +60,7 @@ def main(argv=None):
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with open(args.out, 'w') as f:
                 json.dump(metrics, f, indent=2)
-    shutdown_distributed()
+    shutdown_distributed(runner)
     return metrics
 
 

@@ -49,8 +49,9 @@ def main(argv=None):
         cfg.resume, cfg.load_from = True, args.resume
 
     from mtpsl.engine import MTPSLRunner, shutdown_distributed
-    MTPSLRunner.from_cfg(cfg).train()
-    shutdown_distributed()
+    runner = MTPSLRunner.from_cfg(cfg)
+    runner.train()
+    shutdown_distributed(runner)
 
 
 if __name__ == '__main__':

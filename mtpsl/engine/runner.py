@@ -96,16 +96,38 @@ class MTPSLRunner(Runner):
                 f'({e.__class__.__name__})') from None
 
 
-def shutdown_distributed() -> None:
-    """End a launched run cleanly: wait for every rank, then destroy the
-    process group.
+def shutdown_distributed(runner: Optional[Runner] = None) -> list:
+    """End a launched run cleanly; returns the gloo threads still alive.
 
-    Called after a successful run only. Without it, gloo's threads can
-    abort a finished rank at interpreter exit ("terminate called without
-    an active exception"); destroying the group while another rank is still
-    talking does the same, hence the barrier first.
+    Cause of "terminate called without an active exception" (exit -6) at
+    the end of a finished run: ``destroy_process_group`` alone does not stop
+    gloo's threads (``pt_gloo_runloop``, ``gloo_tcp_loop``) while the DDP
+    wrapper still holds the process group; they then live into interpreter
+    finalisation, and a worker that drops the last reference to a tensor of
+    a finished collective must take the GIL, which a finalising Python 3.11
+    answers with ``pthread_exit`` in a C++ ``noexcept`` frame:
+    ``std::terminate``. So: every rank waits for the others (no collective
+    in flight), the process group is destroyed, the runner's DDP wrapper
+    (its reducer and process group) is dropped and collected while the
+    interpreter is alive, and the threads are joined then.
     """
+    import gc
+
     import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+
+    from mtpsl.utils.compat import live_gloo_threads
+    if not (dist.is_available() and dist.is_initialized()):
+        return live_gloo_threads()
+    dist.barrier()
+    dist.destroy_process_group()
+    if runner is not None:
+        model = runner.model
+        runner.model = getattr(model, 'module', model)
+        del model
+    gc.collect()
+    left = live_gloo_threads()
+    if left:
+        import warnings
+        warnings.warn(f'gloo threads still running after shutdown: {left} '
+                      '(something else holds the process group)')
+    return left

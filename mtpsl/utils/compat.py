@@ -150,6 +150,23 @@ def init_cpu_process_group(timeout_s: Optional[int] = None) -> None:
     dist.init_process_group(backend='gloo', **kwargs)
 
 
+def live_gloo_threads() -> list:
+    """Names of this process's gloo threads still running (Linux; else [])."""
+    task_dir = '/proc/self/task'
+    if not os.path.isdir(task_dir):
+        return []
+    names = []
+    for tid in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, tid, 'comm')) as f:
+                name = f.read().strip()
+        except OSError:  # the thread ended while we looked
+            continue
+        if 'gloo' in name:
+            names.append(name)
+    return sorted(names)
+
+
 def ddp_device_ids(module: torch.nn.Module,
                    requested: Optional[list]) -> Optional[list]:
     """Device ids for DDP: CPU modules must be wrapped with ``None``."""
