@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
@@ -133,6 +134,7 @@ def main(argv=None) -> int:
         generate_dataset(data_root, height=32, width=48, num_train=8,
                          num_test=2, seed=0, val_fraction=0.25, workers=1,
                          progress=False)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))  # run `finally`
     spinners = [subprocess.Popen([sys.executable, '-c', 'while True: pass'])
                 for _ in range(args.busy)]
     failures, start = 0, time.time()
