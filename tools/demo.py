@@ -16,6 +16,8 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
 DEFAULT_CONFIG = ('configs/baseline/'
                   'mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -92,7 +94,9 @@ def main(argv=None):
     t_train = time.time()
 
     name = osp.splitext(osp.basename(args.config))[0]
-    published = publish(final, osp.join(args.work_dir, 'published'), name)
+    # the demo's own training checkpoint, made just above: trusted
+    published = publish(final, osp.join(args.work_dir, 'published'), name,
+                        trust_checkpoint=True)
     pictures = osp.join(args.work_dir, 'pictures')
     print(f'[demo] 3/4 testing {published}', flush=True)
     test_cfg = cfg.copy()
@@ -119,4 +123,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

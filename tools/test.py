@@ -7,6 +7,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
 from mtpsl.apis.config import load_config  # noqa: E402
 
 
@@ -18,7 +20,9 @@ def parse_args(argv=None):
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='the checkpoint is a training checkpoint you made '
                         'yourself: unpickle it in full (published checkpoints '
-                        'are plain state dicts and do not need this)')
+                        'are plain state dicts and do not need this); without '
+                        'it the checkpoint is loaded with weights_only=True '
+                        'and a pickle asking for code is refused')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--show-dir', help='write one picture per image '
                         '(image, GT, prediction, error per task) here')
@@ -37,7 +41,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
@@ -65,4 +69,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

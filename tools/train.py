@@ -6,6 +6,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
 from mtpsl.apis.config import load_config  # noqa: E402
 
 
@@ -16,7 +18,14 @@ def parse_args(argv=None):
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from the latest checkpoint of the work '
-                        'dir, or from the given checkpoint')
+                        'dir, or from the given checkpoint; implies '
+                        '--trust-checkpoint (your own run\'s checkpoint is '
+                        'unpickled in full)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='unpickle the config\'s load_from checkpoint in '
+                        'full (a training checkpoint you made yourself); '
+                        'without it, it is loaded with weights_only=True and '
+                        'a pickle asking for code is refused')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision')
     parser.add_argument('--cfg-options', nargs='+', default=[],
@@ -43,6 +52,7 @@ def main(argv=None):
                              'AmpOptimWrapper); this machine has none')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    cfg.trust_load_from = bool(args.trust_checkpoint or args.resume)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -55,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os.path as osp
-import pickle
 from typing import Callable, Optional, Union
 
 from mmengine.runner import Runner
 
 from mtpsl.registry import RUNNERS
-from mtpsl.utils.compat import (cpu_distributed_needed, init_cpu_process_group,
+from mtpsl.utils.compat import (checkpoint_path, cpu_distributed_needed,
+                                init_cpu_process_group,
                                 trusted_checkpoint_path)
 
 
@@ -21,8 +21,9 @@ class MTPSLRunner(Runner):
       model is wrapped without ``device_ids``;
     - resume: the user's own training checkpoint is unpickled in full (it
       holds MMEngine objects that ``weights_only`` loading refuses);
-      ``load_from`` stays on the safe path unless the config sets
-      ``trust_load_from=True`` (``tools/test.py --trust-checkpoint``);
+      ``load_from`` stays on the safe path (``mtpsl.utils.safe_load``:
+      weights only, refused globals named) unless the config sets
+      ``trust_load_from=True`` (``--trust-checkpoint``);
     - loading a checkpoint is strict by default, so one that does not fit
       the model fails and lists the missing and unexpected keys.
     """
@@ -77,23 +78,12 @@ class MTPSLRunner(Runner):
                         map_location: Union[str, Callable] = 'cpu',
                         strict: bool = True,
                         revise_keys: list = [(r'^module.', '')]):
-        """Load weights; strict, and with a clear message for pickles."""
+        """Load weights (safe unless trusted); strict by default."""
         if '://' not in filename and not osp.isfile(filename):
             raise FileNotFoundError(f'checkpoint not found: {filename}')
-        if self.cfg.get('trust_load_from', False):
-            filename = trusted_checkpoint_path(filename)
-        try:
-            return super().load_checkpoint(filename, map_location, strict,
-                                           revise_keys)
-        except pickle.UnpicklingError as e:
-            raise RuntimeError(
-                f'{filename} holds pickled objects besides tensors, so it '
-                'was not loaded with torch.load(weights_only=True). If it is '
-                'a training checkpoint you made yourself, pass '
-                '--trust-checkpoint (tools/test.py) or set '
-                'trust_load_from=True, resume it with --resume, or turn it '
-                'into a plain state dict with tools/publish_model.py. '
-                f'({e.__class__.__name__})') from None
+        return super().load_checkpoint(
+            checkpoint_path(filename, self.cfg.get('trust_load_from', False)),
+            map_location, strict, revise_keys)
 
 
 def shutdown_distributed(runner: Optional[Runner] = None) -> list:

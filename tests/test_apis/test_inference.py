@@ -29,7 +29,8 @@ def setup(tmp_path_factory):
     train_ckpt = str(tmp / 'iter_6.pth')
     torch.save(dict(meta=dict(cfg=ConfigDict(a=1)),
                     state_dict=model.state_dict()), train_ckpt)
-    published = publish(train_ckpt, str(tmp / 'published'), 'tiny')
+    published = publish(train_ckpt, str(tmp / 'published'), 'tiny',
+                        trust_checkpoint=True)
     rng = np.random.default_rng(0)
     image = rng.random((H, W, 3)).astype(np.float32)
     return dict(tmp=tmp, config=config, model=model, train_ckpt=train_ckpt,
