@@ -1,4 +1,6 @@
 """init_model / inference_model on a narrow SegNet, and tools/image_demo.py."""
+import pickle
+
 import cv2
 import numpy as np
 import pytest
@@ -65,7 +67,8 @@ def test_published_checkpoint_matches_predict(setup):
 
 
 def test_training_checkpoint_needs_trust(setup):
-    with pytest.raises(RuntimeError, match='trust_checkpoint'):
+    with pytest.raises(pickle.UnpicklingError,
+                       match='ConfigDict.*trust-checkpoint'):
         init_model(setup['config'], setup['train_ckpt'])
     model = init_model(setup['config'], setup['train_ckpt'],
                        trust_checkpoint=True)
