@@ -30,6 +30,10 @@ def parse_args(argv=None):
                         help='at most this many pictures')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         metavar='KEY=VALUE')
+    parser.add_argument('--data-root', help='dataset root for every '
+                        'dataloader (train, val, test), replacing the '
+                        "config's data_root (--cfg-options data_root=... "
+                        'cannot: the config already substituted it)')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -42,7 +46,7 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
