@@ -211,6 +211,9 @@ def _check_type(typ: str, node: dict, reg_name: str, path: List[str],
     params = accepted_keys(cls)
     if params is None:
         return
+    if reg_name == 'LABEL_REGIMES':
+        from mtpsl.datasets.regimes.coverage import REGIME_OPTIONS
+        params = list(params) + list(REGIME_OPTIONS)
     # The optimiser-wrapper constructor pops these before building the
     # wrapper (mmengine build_optim_wrapper).
     consumed = ({'paramwise_cfg', 'constructor'} if path == ['optim_wrapper']

@@ -14,7 +14,7 @@ from mtpsl.utils.compat import (checkpoint_path, cpu_distributed_needed,
 
 @RUNNERS.register_module()
 class MTPSLRunner(Runner):
-    """MMEngine's Runner with three changes, each only where needed.
+    """MMEngine's Runner with these changes, each only where needed.
 
     - distributed launch on a machine without CUDA: gloo is initialised
       before MMEngine (whose init calls ``torch.cuda.set_device``), and the
@@ -25,7 +25,9 @@ class MTPSLRunner(Runner):
       weights only, refused globals named) unless the config sets
       ``trust_load_from=True`` (``--trust-checkpoint``);
     - loading a checkpoint is strict by default, so one that does not fit
-      the model fails and lists the missing and unexpected keys.
+      the model fails and lists the missing and unexpected keys;
+    - ``UnsupervisedLossLogHook`` is registered, so a task without a label
+      in a step logs no loss for that step (instead of a 0).
     """
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -34,6 +36,15 @@ class MTPSLRunner(Runner):
             timeout = (env_cfg or {}).get('dist_cfg', {}).get('timeout')
             init_cpu_process_group(timeout)
         super().setup_env(env_cfg)
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        """MMEngine's hooks, plus ``UnsupervisedLossLogHook`` (a task's
+        loss is left out of the log for a step where it had no label)."""
+        from mtpsl.engine.hooks import UnsupervisedLossLogHook
+        super().register_hooks(default_hooks, custom_hooks)
+        if not any(isinstance(h, UnsupervisedLossLogHook)
+                   for h in self.hooks):
+            self.register_hook(UnsupervisedLossLogHook())
 
     def build_message_hub(self, message_hub=None):
         """MMEngine's hub, also holding the run's seed (``'seed'``), from
