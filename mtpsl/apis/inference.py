@@ -135,6 +135,12 @@ def read_image(image: ImageLike) -> np.ndarray:
     arr = arr.astype(np.float32)
     if not np.isfinite(arr).all():
         raise ValueError(f'{where}: image contains NaN/Inf')
+    from mtpsl.datasets.value_checks import image_out_of_range
+    n, lo, hi = image_out_of_range(arr)
+    if n:  # the bad_values policy for images (docs/datasets.md)
+        raise ValueError(
+            f'{where}: {n} pixels outside [0, 1] (range [{lo:.4g}, {hi:.4g}])'
+            f'{"; stored in [0, 255]? divide by 255" if hi > 1.5 else ""}')
     return arr
 
 
