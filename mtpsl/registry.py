@@ -43,7 +43,13 @@ TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['mtpsl.datasets.transforms'])
 # Label regimes (which tasks are labelled for which training image) are
 # mtpsl's own concept, so this registry has no MMEngine parent.
+def _build_label_regime(cfg, registry, default_args=None):
+    from mtpsl.datasets.regimes.coverage import build_label_regime
+    return build_label_regime(cfg, registry, default_args)
+
+
 LABEL_REGIMES = Registry('label regime', scope='mtpsl',
+                         build_func=_build_label_regime,
                          locations=['mtpsl.datasets.regimes'])
 
 MODELS = Registry('model', parent=MMENGINE_MODELS,

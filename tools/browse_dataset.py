@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtpsl.utils.cli import run_tool  # noqa: E402
 from mtpsl.datasets.procedural.writer import MAP_KEYS, load_sample  # noqa: E402
 from mtpsl.visualization.colorize import (colorize_depth, colorize_ids, colorize_label,  # noqa: E402
                                           colorize_normal, make_grid, to_uint8_rgb)
@@ -67,5 +69,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == '__main__':
+    sys.exit(run_tool(main))

@@ -15,6 +15,8 @@ import sys
 if __package__ in (None, ''):  # run as a script from a checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
 from mtpsl.datasets.checks import DATASET_TYPES, check_dataset  # noqa: E402
 
 
@@ -41,4 +43,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtpsl.utils.cli import run_tool  # noqa: E402
 from mtpsl.datasets.procedural import PRESETS, generate_dataset  # noqa: E402
 
 
@@ -50,5 +52,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == '__main__':
+    sys.exit(run_tool(main))

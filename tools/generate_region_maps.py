@@ -23,6 +23,8 @@ import sys
 if __package__ in (None, ''):  # run as a script from a checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
 from mtpsl.regions.deps import MissingPackageError  # noqa: E402
 from mtpsl.regions.sam import (GENERATOR_DEFAULTS,  # noqa: E402
                                sam_meta_record)
@@ -153,4 +155,4 @@ def run(args) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -12,6 +12,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -22,7 +24,9 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='the checkpoint is a training checkpoint you made '
-                   'yourself: unpickle it in full')
+                   'yourself: unpickle it in full (without it, it is loaded '
+                   'with weights_only=True; a pickle asking for code is '
+                   'refused)')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    metavar='KEY=VALUE')
     return p.parse_args(argv)
@@ -63,4 +67,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -7,8 +7,21 @@ ROOT/train/, sorted), so models are selected without touching the test set.
 import argparse
 import os
 import os.path as osp
+import sys
 
 import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
+
+def fewest_images(val_fraction: float) -> int:
+    """The smallest N whose split leaves >= 1 image on each side."""
+    n = 2
+    while not 0 < int(round(val_fraction * n)) < n:
+        n += 1
+    return n
 
 
 def carve(num_images: int, val_fraction: float, seed: int):
@@ -17,8 +30,13 @@ def carve(num_images: int, val_fraction: float, seed: int):
         raise ValueError(f'val_fraction must be in (0, 1), got {val_fraction}')
     num_val = int(round(val_fraction * num_images))
     if not 0 < num_val < num_images:
-        raise ValueError(f'{num_images} images cannot be split with '
-                         f'val_fraction={val_fraction}')
+        raise ValueError(
+            f'{num_images} training image(s) cannot be split with '
+            f'val_fraction={val_fraction}: the split needs at least one '
+            'image on each side, i.e. at least '
+            f'{fewest_images(val_fraction)} images at this fraction'
+            + (' (or a larger --val-fraction)' if num_val == 0 else
+               ' (or a smaller --val-fraction)'))
     perm = np.random.default_rng(seed).permutation(num_images)
     return sorted(perm[num_val:].tolist()), sorted(perm[:num_val].tolist())
 
@@ -31,7 +49,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     image_dir = osp.join(args.root, 'train', 'image')
     if not osp.isdir(image_dir):
-        raise SystemExit(f'no training images: expected folder {image_dir}')
+        raise FileNotFoundError(f'no training images: expected folder '
+                                f'{image_dir}')
     n = len([f for f in os.listdir(image_dir) if f.endswith('.npy')])
     train, val = carve(n, args.val_fraction, args.seed)
     os.makedirs(osp.join(args.root, 'splits'), exist_ok=True)
@@ -43,4 +62,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -12,7 +12,14 @@ import hashlib
 import os
 import os.path as osp
 
+import sys
+
 import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mtpsl.utils.cli import run_tool  # noqa: E402
+from mtpsl.utils.safe_load import load_torch_file, require_dict  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -22,18 +29,22 @@ def parse_args(argv=None):
     p.add_argument('--name', help='published name (default: the file stem)')
     p.add_argument('--drop-prefix', nargs='*', default=[],
                    help='state-dict key prefixes to drop, e.g. methods.')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='unpickle the input in full: needed for a training '
+                   'checkpoint (it holds MMEngine objects), and only for one '
+                   'you made yourself; without it the input is loaded with '
+                   'weights_only=True and a pickle asking for code is refused')
     return p.parse_args(argv)
 
 
 def publish(checkpoint: str, out_dir: str, name: str = None,
-            drop_prefix=()) -> str:
+            drop_prefix=(), trust_checkpoint: bool = False) -> str:
     """Write the weights-only checkpoint and return its path."""
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    # The input is the user's own training checkpoint (it holds MMEngine
-    # objects), so it is unpickled in full; the output holds tensors only.
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    # Safe (weights only) unless the user vouches for the file: a training
+    # checkpoint holds MMEngine objects and needs --trust-checkpoint.
+    ckpt = require_dict(load_torch_file(checkpoint, trust=trust_checkpoint),
+                        checkpoint)
+    state = ckpt.get('state_dict', ckpt)
     if not isinstance(state, dict) or not all(
             isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f'{checkpoint}: no state dict of tensors found')
@@ -53,9 +64,10 @@ def publish(checkpoint: str, out_dir: str, name: str = None,
 
 def main(argv=None):
     args = parse_args(argv)
-    out = publish(args.checkpoint, args.out_dir, args.name, args.drop_prefix)
+    out = publish(args.checkpoint, args.out_dir, args.name, args.drop_prefix,
+                  args.trust_checkpoint)
     print(out)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

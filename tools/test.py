@@ -7,6 +7,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mtpsl.utils.cli import run_tool  # noqa: E402
+
 from mtpsl.apis.config import load_config  # noqa: E402
 
 
@@ -18,7 +20,9 @@ def parse_args(argv=None):
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='the checkpoint is a training checkpoint you made '
                         'yourself: unpickle it in full (published checkpoints '
-                        'are plain state dicts and do not need this)')
+                        'are plain state dicts and do not need this); without '
+                        'it the checkpoint is loaded with weights_only=True '
+                        'and a pickle asking for code is refused')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--show-dir', help='write one picture per image '
                         '(image, GT, prediction, error per task) here')
@@ -26,6 +30,10 @@ def parse_args(argv=None):
                         help='at most this many pictures')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         metavar='KEY=VALUE')
+    parser.add_argument('--data-root', help='dataset root for every '
+                        'dataloader (train, val, test), replacing the '
+                        "config's data_root (--cfg-options data_root=... "
+                        'cannot: the config already substituted it)')
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -37,8 +45,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    cfg = load_config(args.config, args.cfg_options)
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -60,9 +68,9 @@ def main(argv=None):
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with open(args.out, 'w') as f:
                 json.dump(metrics, f, indent=2)
-    shutdown_distributed()
+    shutdown_distributed(runner)
     return metrics
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

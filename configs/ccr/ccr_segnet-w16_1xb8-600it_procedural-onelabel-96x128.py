@@ -1,5 +1,5 @@
 # CCR on the narrow CPU demo in the onelabel regime (our extension). Its
-# baseline is configs/xtc/mtl_segnet-w16_1xb8-600it_procedural-onelabel-
+# baseline is configs/baseline/mtl_segnet-w16_1xb8-600it_procedural-onelabel-
 # 96x128.py: the same base, label regime and seed; only ``model.methods``
 # and the ramp-up hook differ (configs/ccr/README.md).
 _base_ = ['../baseline/mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py']

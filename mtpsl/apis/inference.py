@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import pickle
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mtpsl.structures import task_spec
+from mtpsl.utils.safe_load import load_torch_file, require_dict
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 _IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
@@ -67,21 +67,8 @@ def load_weights(checkpoint: str, trust_checkpoint: bool = False
                  ) -> Dict[str, torch.Tensor]:
     """The state dict of a published (weights-only) or, when trusted, a
     training checkpoint."""
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    try:
-        obj = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        if not trust_checkpoint:
-            raise RuntimeError(
-                f'{checkpoint} holds pickled objects besides tensors, so it '
-                'was not loaded with torch.load(weights_only=True). If it is '
-                'a training checkpoint you made yourself, pass '
-                'trust_checkpoint=True (--trust-checkpoint), or turn it into '
-                'a plain state dict with tools/publish_model.py. '
-                f'({e.__class__.__name__})') from None
-        # The user vouches for this file (their own training checkpoint).
-        obj = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    obj = require_dict(load_torch_file(checkpoint, trust=trust_checkpoint),
+                       checkpoint)
     if isinstance(obj, dict):
         for key in _STATE_KEYS:
             if isinstance(obj.get(key), dict):
@@ -156,6 +143,12 @@ def read_image(image: ImageLike) -> np.ndarray:
     arr = arr.astype(np.float32)
     if not np.isfinite(arr).all():
         raise ValueError(f'{where}: image contains NaN/Inf')
+    from mtpsl.datasets.value_checks import image_out_of_range
+    n, lo, hi = image_out_of_range(arr)
+    if n:  # the bad_values policy for images (docs/datasets.md)
+        raise ValueError(
+            f'{where}: {n} pixels outside [0, 1] (range [{lo:.4g}, {hi:.4g}])'
+            f'{"; stored in [0, 255]? divide by 255" if hi > 1.5 else ""}')
     return arr
 
 

@@ -15,6 +15,8 @@ from mmengine.dataset import BaseDataset
 from mtpsl.registry import LABEL_REGIMES, TRANSFORMS
 from mtpsl.structures import check_tasks
 
+from .value_checks import insert_value_check
+
 
 class MultiTaskDataset(BaseDataset):
     """Base of the multi-task datasets (not registered: it has no layout).
@@ -38,6 +40,9 @@ class MultiTaskDataset(BaseDataset):
             parts file, counts the task as labelled) so that LOADING fails
             naming the file: ``check_dataset`` uses it to report every
             problem instead of stopping at the first.
+        bad_values: what a loaded sample with bad values does:
+            ``'error'`` (default), ``'warn'`` or ``'mask'``; see
+            :mod:`mtpsl.datasets.value_checks` and ``docs/datasets.md``.
     """
 
     # Subclasses: the tasks their layout has ground truth for.
@@ -49,6 +54,7 @@ class MultiTaskDataset(BaseDataset):
                  label_regime: Optional[dict] = None,
                  extra_maps: Optional[Mapping[str, str]] = None,
                  on_listing_error: str = 'error',
+                 bad_values: str = 'error',
                  **kwargs) -> None:
         name = type(self).__name__
         self.split = split
@@ -76,6 +82,8 @@ class MultiTaskDataset(BaseDataset):
             kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict)
                                   else t for t in kwargs['pipeline']]
         super().__init__(data_root=data_root, **kwargs)
+        self.value_check = insert_value_check(self.pipeline, bad_values,
+                                              f'{name}({split!r})')
 
     # ------------------------------------------------ what a layout defines
     def list_images(self) -> List[Tuple[str, str]]:

@@ -18,6 +18,8 @@ import numpy as np
 
 from mtpsl.structures import task_spec
 
+from .value_checks import find_bad_values, image_out_of_range
+
 DATASET_TYPES = ('nyuv2', 'cityscapes', 'pascal_context', 'procedural')
 
 
@@ -152,13 +154,9 @@ def _warn_values(report: DatasetReport, task: str, gt: np.ndarray,
                  valid: np.ndarray, path: str) -> None:
     if not valid.any():
         report.warnings.append(Problem(path, f'{task}: no valid pixel'))
-    if task == 'depth' and (gt < 0).any():
-        report.warnings.append(Problem(path, 'negative depth values'))
-    if task == 'normal' and valid.any():
-        err = np.abs(np.linalg.norm(gt[valid], axis=-1) - 1.0).max()
-        if err > 1e-2:
-            report.warnings.append(Problem(
-                path, f'normals not unit length (|norm - 1| up to {err:.3g})'))
+    # the detectors of the training-time bad_values policy
+    for _, _, _, what in find_bad_values(task, gt, valid):
+        report.warnings.append(Problem(path, what))
 
 
 def _load(loader, entry: dict, gt_paths: dict, extras: bool):
@@ -223,7 +221,7 @@ def check_dataset(root: str, dataset_type: str, split: str = 'train',
         img = results['img']
         report.image_shapes[tuple(img.shape)] += 1
         lo, hi = min(lo, float(img.min())), max(hi, float(img.max()))
-        if img.min() < 0 or img.max() > 1:
+        if image_out_of_range(img)[0]:
             report.warnings.append(Problem(entry['img_path'],
                                            'image values outside [0, 1]'))
         _record(report, results, entry)

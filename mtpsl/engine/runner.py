@@ -2,29 +2,32 @@
 from __future__ import annotations
 
 import os.path as osp
-import pickle
 from typing import Callable, Optional, Union
 
 from mmengine.runner import Runner
 
 from mtpsl.registry import RUNNERS
-from mtpsl.utils.compat import (cpu_distributed_needed, init_cpu_process_group,
+from mtpsl.utils.compat import (checkpoint_path, cpu_distributed_needed,
+                                init_cpu_process_group,
                                 trusted_checkpoint_path)
 
 
 @RUNNERS.register_module()
 class MTPSLRunner(Runner):
-    """MMEngine's Runner with three changes, each only where needed.
+    """MMEngine's Runner with these changes, each only where needed.
 
     - distributed launch on a machine without CUDA: gloo is initialised
       before MMEngine (whose init calls ``torch.cuda.set_device``), and the
       model is wrapped without ``device_ids``;
     - resume: the user's own training checkpoint is unpickled in full (it
       holds MMEngine objects that ``weights_only`` loading refuses);
-      ``load_from`` stays on the safe path unless the config sets
-      ``trust_load_from=True`` (``tools/test.py --trust-checkpoint``);
+      ``load_from`` stays on the safe path (``mtpsl.utils.safe_load``:
+      weights only, refused globals named) unless the config sets
+      ``trust_load_from=True`` (``--trust-checkpoint``);
     - loading a checkpoint is strict by default, so one that does not fit
-      the model fails and lists the missing and unexpected keys.
+      the model fails and lists the missing and unexpected keys;
+    - ``UnsupervisedLossLogHook`` is registered, so a task without a label
+      in a step logs no loss for that step (instead of a 0).
     """
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -33,6 +36,15 @@ class MTPSLRunner(Runner):
             timeout = (env_cfg or {}).get('dist_cfg', {}).get('timeout')
             init_cpu_process_group(timeout)
         super().setup_env(env_cfg)
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        """MMEngine's hooks, plus ``UnsupervisedLossLogHook`` (a task's
+        loss is left out of the log for a step where it had no label)."""
+        from mtpsl.engine.hooks import UnsupervisedLossLogHook
+        super().register_hooks(default_hooks, custom_hooks)
+        if not any(isinstance(h, UnsupervisedLossLogHook)
+                   for h in self.hooks):
+            self.register_hook(UnsupervisedLossLogHook())
 
     def build_message_hub(self, message_hub=None):
         """MMEngine's hub, also holding the run's seed (``'seed'``), from
@@ -77,35 +89,46 @@ class MTPSLRunner(Runner):
                         map_location: Union[str, Callable] = 'cpu',
                         strict: bool = True,
                         revise_keys: list = [(r'^module.', '')]):
-        """Load weights; strict, and with a clear message for pickles."""
+        """Load weights (safe unless trusted); strict by default."""
         if '://' not in filename and not osp.isfile(filename):
             raise FileNotFoundError(f'checkpoint not found: {filename}')
-        if self.cfg.get('trust_load_from', False):
-            filename = trusted_checkpoint_path(filename)
-        try:
-            return super().load_checkpoint(filename, map_location, strict,
-                                           revise_keys)
-        except pickle.UnpicklingError as e:
-            raise RuntimeError(
-                f'{filename} holds pickled objects besides tensors, so it '
-                'was not loaded with torch.load(weights_only=True). If it is '
-                'a training checkpoint you made yourself, pass '
-                '--trust-checkpoint (tools/test.py) or set '
-                'trust_load_from=True, resume it with --resume, or turn it '
-                'into a plain state dict with tools/publish_model.py. '
-                f'({e.__class__.__name__})') from None
+        return super().load_checkpoint(
+            checkpoint_path(filename, self.cfg.get('trust_load_from', False)),
+            map_location, strict, revise_keys)
 
 
-def shutdown_distributed() -> None:
-    """End a launched run cleanly: wait for every rank, then destroy the
-    process group.
+def shutdown_distributed(runner: Optional[Runner] = None) -> list:
+    """End a launched run cleanly; returns the gloo threads still alive.
 
-    Called after a successful run only. Without it, gloo's threads can
-    abort a finished rank at interpreter exit ("terminate called without
-    an active exception"); destroying the group while another rank is still
-    talking does the same, hence the barrier first.
+    Cause of "terminate called without an active exception" (exit -6) at
+    the end of a finished run: ``destroy_process_group`` alone does not stop
+    gloo's threads (``pt_gloo_runloop``, ``gloo_tcp_loop``) while the DDP
+    wrapper still holds the process group; they then live into interpreter
+    finalisation, and a worker that drops the last reference to a tensor of
+    a finished collective must take the GIL, which a finalising Python 3.11
+    answers with ``pthread_exit`` in a C++ ``noexcept`` frame:
+    ``std::terminate``. So: every rank waits for the others (no collective
+    in flight), the process group is destroyed, the runner's DDP wrapper
+    (its reducer and process group) is dropped and collected while the
+    interpreter is alive, and the threads are joined then.
     """
+    import gc
+
     import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+
+    from mtpsl.utils.compat import live_gloo_threads
+    if not (dist.is_available() and dist.is_initialized()):
+        return live_gloo_threads()
+    dist.barrier()
+    dist.destroy_process_group()
+    if runner is not None:
+        model = runner.model
+        runner.model = getattr(model, 'module', model)
+        del model
+    gc.collect()
+    left = live_gloo_threads()
+    if left:
+        import warnings
+        warnings.warn(f'gloo threads still running after shutdown: {left} '
+                      '(something else holds the process group)')
+    return left

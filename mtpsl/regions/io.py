@@ -12,6 +12,8 @@ import tempfile
 import cv2
 import numpy as np
 
+from mtpsl.utils.safe_load import load_npy_safely
+
 from .merge import MAX_REGIONS
 
 REGION_SUFFIXES = ('.npy', '.png')
@@ -73,11 +75,7 @@ def read_region_map(path: str) -> np.ndarray:
         if arr is None:
             raise ValueError(f'corrupt or unreadable region map {path}')
     else:
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise ValueError(f'corrupt or unreadable region map {path}: {e}') \
-                from None
+        arr = load_npy_safely(path, 'region map')
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     elif (suffix == '.png' and arr.ndim == 3 and arr.shape[-1] in (3, 4)

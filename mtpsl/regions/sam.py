@@ -13,6 +13,8 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 
+from mtpsl.utils.safe_load import load_torch_file
+
 from .deps import import_optional
 from .merge import sam_records_to_region_ids
 
@@ -72,11 +74,7 @@ def load_sam_checkpoint(path: str, model_type: str) -> Dict[str, torch.Tensor]:
             f'SAM checkpoint not found: {path} (download '
             f'sam_{model_type}_*.pth of the segment-anything release and '
             'pass its path)')
-    try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:  # pickle, zip and torch errors alike
-        raise ValueError(f'{path}: not a loadable SAM checkpoint '
-                         f'({type(e).__name__}: {str(e)[:200]})') from None
+    state = load_torch_file(path, what='SAM checkpoint')  # never trusted
     if isinstance(state, dict) and 'model' in state and \
             isinstance(state['model'], dict):
         state = state['model']

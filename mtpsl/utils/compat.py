@@ -15,6 +15,8 @@ from typing import Any, Optional
 
 import torch
 
+from mtpsl.utils.safe_load import load_torch_file, require_dict
+
 _OPS_STUB_MARK = '_mtpsl_ops_stub'
 
 
@@ -88,6 +90,7 @@ def install_mmcv_ops_stub() -> bool:
 # MMEngine objects (HistoryBuffer, ...) stored in a training checkpoint.
 # --------------------------------------------------------------------------
 TRUSTED_PREFIX = 'mtpsl-trusted://'
+SAFE_PREFIX = 'mtpsl-safe://'
 
 
 def torch_loads_weights_only_by_default() -> bool:
@@ -99,9 +102,27 @@ def torch_loads_weights_only_by_default() -> bool:
 
 def _load_trusted(filename: str, map_location: Any = None) -> Any:
     path = filename[len(TRUSTED_PREFIX):]
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint to resume from not found: {path}')
-    return torch.load(path, map_location=map_location, weights_only=False)
+    return require_dict(load_torch_file(path, trust=True,
+                                        map_location=map_location), path)
+
+
+def _load_safe(filename: str, map_location: Any = None) -> Any:
+    path = filename[len(SAFE_PREFIX):]
+    return require_dict(load_torch_file(path, trust=False,
+                                        map_location=map_location), path)
+
+
+def checkpoint_path(filename: str, trust: bool = False) -> str:
+    """``filename`` routed through :func:`load_torch_file` by MMEngine's
+    ``CheckpointLoader`` (safe unless ``trust``); URLs pass unchanged."""
+    if '://' in os.fspath(filename):
+        return filename
+    if trust:
+        return trusted_checkpoint_path(filename)
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if SAFE_PREFIX not in CheckpointLoader._schemes:
+        CheckpointLoader.register_scheme(SAFE_PREFIX, _load_safe)
+    return SAFE_PREFIX + os.fspath(filename)
 
 
 def trusted_checkpoint_path(filename: str) -> str:
@@ -110,13 +131,10 @@ def trusted_checkpoint_path(filename: str) -> str:
     Only for the user's own resume files: published checkpoints are plain
     state dicts that load with ``weights_only=True``.
     """
-    if not torch_loads_weights_only_by_default():
-        return filename
     from mmengine.runner.checkpoint import CheckpointLoader
     if TRUSTED_PREFIX not in CheckpointLoader._schemes:
         CheckpointLoader.register_scheme(TRUSTED_PREFIX, _load_trusted)
     return TRUSTED_PREFIX + os.fspath(filename)
-
 
 # --------------------------------------------------------------------------
 # Distributed training on CPU builds of torch (gloo).
@@ -148,6 +166,23 @@ def init_cpu_process_group(timeout_s: Optional[int] = None) -> None:
     if timeout_s is not None:
         kwargs['timeout'] = datetime.timedelta(seconds=timeout_s)
     dist.init_process_group(backend='gloo', **kwargs)
+
+
+def live_gloo_threads() -> list:
+    """Names of this process's gloo threads still running (Linux; else [])."""
+    task_dir = '/proc/self/task'
+    if not os.path.isdir(task_dir):
+        return []
+    names = []
+    for tid in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, tid, 'comm')) as f:
+                name = f.read().strip()
+        except OSError:  # the thread ended while we looked
+            continue
+        if 'gloo' in name:
+            names.append(name)
+    return sorted(names)
 
 
 def ddp_device_ids(module: torch.nn.Module,

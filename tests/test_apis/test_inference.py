@@ -1,4 +1,6 @@
 """init_model / inference_model on a narrow SegNet, and tools/image_demo.py."""
+import pickle
+
 import cv2
 import numpy as np
 import pytest
@@ -29,7 +31,8 @@ def setup(tmp_path_factory):
     train_ckpt = str(tmp / 'iter_6.pth')
     torch.save(dict(meta=dict(cfg=ConfigDict(a=1)),
                     state_dict=model.state_dict()), train_ckpt)
-    published = publish(train_ckpt, str(tmp / 'published'), 'tiny')
+    published = publish(train_ckpt, str(tmp / 'published'), 'tiny',
+                        trust_checkpoint=True)
     rng = np.random.default_rng(0)
     image = rng.random((H, W, 3)).astype(np.float32)
     return dict(tmp=tmp, config=config, model=model, train_ckpt=train_ckpt,
@@ -64,7 +67,8 @@ def test_published_checkpoint_matches_predict(setup):
 
 
 def test_training_checkpoint_needs_trust(setup):
-    with pytest.raises(RuntimeError, match='trust_checkpoint'):
+    with pytest.raises(pickle.UnpicklingError,
+                       match='ConfigDict.*trust-checkpoint'):
         init_model(setup['config'], setup['train_ckpt'])
     model = init_model(setup['config'], setup['train_ckpt'],
                        trust_checkpoint=True)

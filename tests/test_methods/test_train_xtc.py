@@ -16,7 +16,7 @@ XTC_DEMO = osp.join(REPO, 'configs', 'xtc',
                     'xtc_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
 
 
-def _xtc_config(data_root, tmp_path, batch_size=2):
+def _xtc_config(data_root, tmp_path, batch_size=2, extra_hooks=''):
     """A tiny XTC config (widths 4-8, 2 iterations, linear ramp-up)."""
     work = tmp_path / 'work'
     lines = [
@@ -32,7 +32,8 @@ def _xtc_config(data_root, tmp_path, batch_size=2):
         'default_hooks = dict(logger=dict(interval=1), '
         'checkpoint=dict(interval=2))',
         "custom_hooks = [dict(type='LossRampUpHook', "
-        "target='methods.xtc.loss_weight', schedule='linear', end=2)]",
+        "target='methods.xtc.loss_weight', schedule='linear', end=2)"
+        f"{extra_hooks}]",
     ]
     for loader, bs in (('train_dataloader', batch_size),
                        ('val_dataloader', 2), ('test_dataloader', 2)):
@@ -68,9 +69,19 @@ def test_train_two_iterations_with_xtc(tiny_procedural_root, tmp_path):
 
 @pytest.mark.slow
 def test_train_xtc_under_ddp_two_processes(tiny_procedural_root, tmp_path):
-    config, work = _xtc_config(tiny_procedural_root, tmp_path, batch_size=1)
+    config, work = _xtc_config(tiny_procedural_root, tmp_path, batch_size=1,
+                               extra_hooks=", dict(type='RankAgreementHook')")
     _run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
           f'--master_port={free_port()}', '--master_addr=127.0.0.1',
           'tools/train.py', config, '--launcher', 'pytorch'])
     state = torch.load(work / 'iter_2.pth', weights_only=False)['state_dict']
     assert any(k.startswith('methods.xtc.mapper.') for k in state)
+    # The ranks agree: each rank's parameters after training, bit for bit,
+    # equal the other rank's and the checkpoint's (written by rank 0).
+    from mtpsl.engine.hooks.rank_agreement_hook import tensor_digests
+    ranks = [json.load(open(work / f'param_digests_rank{r}.json'))
+             for r in (0, 1)]
+    assert ranks[0] == ranks[1]
+    saved = tensor_digests({name: state[name] for name in ranks[0]})
+    assert any(k.startswith('methods.xtc.mapper.') for k in ranks[0])
+    assert saved == ranks[0]

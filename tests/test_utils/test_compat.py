@@ -106,7 +106,11 @@ def test_published_checkpoint_loads_weights_only(tmp_path):
     torch.save({'state_dict': {'a.w': torch.arange(3.), 'methods.x':
                                torch.zeros(1)}, 'meta': {'iter': 1},
                 'message_hub': _NotATensor()}, src)
-    out = publish(src, str(tmp_path / 'pub'), 'cfg', drop_prefix=['methods.'])
+    with pytest.raises(pickle.UnpicklingError, match='_NotATensor'):
+        publish(src, str(tmp_path / 'pub'), 'cfg')  # safe by default
+    assert not osp.exists(tmp_path / 'pub')
+    out = publish(src, str(tmp_path / 'pub'), 'cfg', drop_prefix=['methods.'],
+                  trust_checkpoint=True)
     name = osp.basename(out)
     assert name.startswith('cfg_') and len(name.split('-')[-1]) == 12
     state = torch.load(out, weights_only=True)

@@ -163,14 +163,10 @@ def load_pth_split(path: str | Path, dataset: Optional[str] = None,
                    allow_empty: bool = False) -> LabelRegime:
     """A NYUv2 / Cityscapes ``.pth`` split (``labels_weights``) as a regime."""
     import torch  # only this loader needs torch
+
+    from mtpsl.utils.safe_load import load_torch_file
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'split file not found: {path}')
-    try:
-        data = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:
-        raise RegimeError(f'{path}: cannot load with weights_only=True '
-                          f'({type(err).__name__}: {err})') from None
+    data = load_torch_file(path, what='split file')  # never trusted
     if not isinstance(data, dict) or 'labels_weights' not in data:
         raise RegimeError(f'{path}: expected a dict with key '
                           "'labels_weights'")

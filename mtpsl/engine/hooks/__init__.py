@@ -1,6 +1,9 @@
 from .label_regime_hook import SaveLabelRegimeHook
 from .visualization_hook import MultiTaskVisualizationHook
 from .loss_rampup_hook import LossRampUpHook
+from .rank_agreement_hook import RankAgreementHook
+from .unsupervised_loss_hook import UnsupervisedLossLogHook
 
 __all__ = ['MultiTaskVisualizationHook', 'SaveLabelRegimeHook',
-           'LossRampUpHook']
+           'LossRampUpHook', 'RankAgreementHook',
+           'UnsupervisedLossLogHook']

@@ -38,7 +38,7 @@ groups = [
              stl_sem_seg=dict(config='configs/baseline/stl-sem_seg_' + narrow),
              stl_depth=dict(config='configs/baseline/stl-depth_' + narrow),
              stl_normal=dict(config='configs/baseline/stl-normal_' + narrow),
-             mtl=dict(config='configs/xtc/mtl_' + narrow),
+             mtl=dict(config='configs/baseline/mtl_' + narrow),
              # relative_cost: run time / MTL's, for the estimate until measured
              # (XTC: 2.2x, configs/xtc/README.md; the others assumed 2x)
              xtc=dict(config='configs/xtc/xtc_' + narrow, relative_cost=2.2),

@@ -1,0 +1,53 @@
+"""A finished distributed run joins gloo's threads before Python exits.
+
+The cause of rank 1's "terminate called without an active exception" at
+exit: with the DDP wrapper alive, ``destroy_process_group`` leaves gloo's
+threads running into interpreter finalisation (see
+``mtpsl.engine.runner.shutdown_distributed``).
+"""
+import json
+
+from conftest import free_port, run_python
+
+CODE = '''
+import json, types, torch, torch.distributed as dist
+from mtpsl.engine.ddp import CPUAwareDistributedDataParallel
+from mtpsl.engine.runner import shutdown_distributed
+from mtpsl.utils.compat import live_gloo_threads
+dist.init_process_group('gloo', init_method='tcp://127.0.0.1:{port}',
+                        rank=0, world_size=1)
+model = CPUAwareDistributedDataParallel(torch.nn.Linear(3, 2))
+model(torch.ones(4, 3)).sum().backward()
+runner = types.SimpleNamespace(model=model)
+del model
+before = live_gloo_threads()
+{call}
+print(json.dumps(dict(before=before, after=live_gloo_threads(),
+                      unwrapped=type(runner.model).__name__)))
+'''
+
+
+def _threads(call: str) -> dict:
+    out = run_python(CODE.format(port=free_port(), call=call), timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_shutdown_joins_gloo_threads_while_python_is_alive():
+    res = _threads('shutdown_distributed(runner)')
+    assert 'pt_gloo_runloop' in res['before']
+    assert res['after'] == []
+    assert res['unwrapped'] == 'Linear'  # the DDP wrapper was dropped
+
+
+def test_destroy_alone_leaves_gloo_threads_running():
+    # The defect behind the abort: barrier + destroy with DDP alive.
+    res = _threads('dist.barrier(); dist.destroy_process_group()')
+    assert 'pt_gloo_runloop' in res['after']
+
+
+def test_shutdown_without_process_group_is_a_no_op():
+    out = run_python('from mtpsl.engine.runner import shutdown_distributed;'
+                     'print(shutdown_distributed(None))')
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == '[]'
