@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmengine.dist import get_rank
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, ModuleDict
@@ -14,7 +13,7 @@ from mtpsl.registry import MODELS
 from mtpsl.structures import (TASK_NAMES, MultiTaskDataSample, check_tasks,
                               stack_targets, task_spec)
 
-from .heads.base_head import resize_pred
+from .heads.task_output import TaskOutput, feature_stride
 from .methods.base import MethodBundle, ViewBundle
 
 
@@ -27,8 +26,9 @@ class MultiTaskModel(BaseModel):
             feature maps, heads pick theirs with ``in_index``.
         heads: ``{task: head config}``; tasks are ordered as in
             ``mtpsl.structures.TASK_NAMES`` whatever the dict order.
-            A head may predict below the input size: predictions are
-            upsampled to the input size (normals renormalised).
+            Each head returns a :class:`~mtpsl.models.heads.TaskOutput`
+            (feature, logits, prediction at input size, stride, extras) and
+            owns its losses and post-processing.
         balancer: loss-weighting config (default: equal fixed weights). It
             receives ``tasks`` as a default argument. A balancer with
             ``needs_shared_params = True`` (GradNorm) is also given
@@ -41,6 +41,12 @@ class MultiTaskModel(BaseModel):
             default: the last registered convolution of the neck, else of the
             backbone.
         data_preprocessor: normally ``MultiTaskDataPreprocessor``.
+        joint_stage: optional config of a joint decoding stage
+            (``mtpsl.models.joint``), built with ``tasks`` as a default
+            argument: it sees every task's decoder feature and the shared
+            features at once, between the decoders and the classifiers.
+            None (default): every head decodes alone, and the state dict
+            has no ``joint_stage.*`` key.
         methods: configs of cross-task methods (docs/methods.md), built with
             ``tasks`` as a default argument and kept in ``self.methods``
             under their names. Their losses are added to the balanced task
@@ -53,6 +59,7 @@ class MultiTaskModel(BaseModel):
                  neck: Optional[dict] = None,
                  shared_layer: Optional[str] = None,
                  methods: Optional[Sequence[dict]] = None,
+                 joint_stage: Optional[dict] = None,
                  init_cfg=None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='MultiTaskDataPreprocessor')
@@ -78,6 +85,9 @@ class MultiTaskModel(BaseModel):
             if self.heads[task].task != task:
                 raise ValueError(f'head configured under {task!r} predicts '
                                  f'{self.heads[task].task!r}')
+        # None is no submodule: a model without a stage keeps its keys
+        self.joint_stage = (MODELS.build(joint_stage, default_args=dict(
+            tasks=self.tasks)) if joint_stage is not None else None)
         balancer = dict(balancer or dict(type='FixedWeights'))
         self.balancer = MODELS.build(balancer,
                                      default_args=dict(tasks=self.tasks))
@@ -115,24 +125,30 @@ class MultiTaskModel(BaseModel):
             feats = feats if isinstance(feats, (tuple, list)) else (feats,)
         return feats
 
-    def forward_tasks(self, inputs: torch.Tensor) -> Dict[str, dict]:
-        """``{task: {'feat': task feature, 'pred': prediction}}``."""
+    def forward_tasks(self, inputs: torch.Tensor) -> Dict[str, TaskOutput]:
+        """``{task: TaskOutput}`` of a batch of images."""
         return self.forward_heads(self.extract_feat(inputs),
                                   inputs.shape[-2:])
 
     def forward_heads(self, feats: Sequence[torch.Tensor], size
-                      ) -> Dict[str, dict]:
-        """Heads on shared features; predictions brought to ``size``."""
-        out = {}
-        for task, head in self.heads.items():
-            feat, pred = head(feats)
-            out[task] = dict(feat=feat, pred=resize_pred(task, pred, size))
-        return out
+                      ) -> Dict[str, TaskOutput]:
+        """Heads (and the joint stage) on shared features; predictions at
+        ``size``."""
+        if self.joint_stage is None:
+            # one head after the other, as a plain model always did (the
+            # order of dropout draws stays the same)
+            return {task: head(feats, size)
+                    for task, head in self.heads.items()}
+        task_feats = {task: head.decode(feats)
+                      for task, head in self.heads.items()}
+        task_feats, extras = self.joint_stage(task_feats, tuple(feats), size)
+        return {task: head.output(task_feats[task], size, extras[task])
+                for task, head in self.heads.items()}
 
     def _forward(self, inputs: torch.Tensor, data_samples=None
                  ) -> Dict[str, torch.Tensor]:
         """Raw predictions per task (for export and FLOP counting)."""
-        return {t: o['pred'] for t, o in self.forward_tasks(inputs).items()}
+        return {t: o.pred for t, o in self.forward_tasks(inputs).items()}
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[MultiTaskDataSample],
@@ -153,8 +169,7 @@ class MultiTaskModel(BaseModel):
             invalid = task_spec(task).invalid
             labelled[task] = bool(flags.any()) and bool(
                 (target != invalid).any())
-            task_losses[task] = head.loss_by_pred(outputs[task]['pred'],
-                                                  target)
+            task_losses[task] = head.loss_by_feat(outputs[task], target)
         method_losses = {}
         if len(self.methods):
             view1 = make_view_bundle(inputs, feats, outputs, targets,
@@ -238,46 +253,22 @@ class MultiTaskModel(BaseModel):
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[List[MultiTaskDataSample]] = None
                 ) -> List[MultiTaskDataSample]:
-        """Per-image predictions, cropped from the padding, at ``ori_shape``."""
-        preds = self._forward(inputs)
+        """Per-image predictions, cropped from the padding, at ``ori_shape``
+        (each head's ``predict_by_feat``)."""
+        outputs = self.forward_tasks(inputs)
         if data_samples is None:
             data_samples = [MultiTaskDataSample(metainfo=dict(
                 img_shape=inputs.shape[-2:], ori_shape=inputs.shape[-2:]))
                 for _ in range(inputs.shape[0])]
-        for i, sample in enumerate(data_samples):
-            h, w = sample.metainfo.get('img_shape', inputs.shape[-2:])
-            ori = tuple(sample.metainfo.get('ori_shape', (h, w)))
-            for task, pred in preds.items():
-                sample.set_pred(task, self._postprocess(
-                    task, pred[i:i + 1, :, :h, :w], ori))
-                if task in ('edge', 'saliency') and pred.shape[1] == 2:
-                    # max F / ODS F threshold the probability, not the argmax
-                    sample.set_field(PixelData(data=self._probability(
-                        pred[i:i + 1, :, :h, :w], ori)), f'pred_{task}_prob',
-                        dtype=PixelData)
+        metas = [s.metainfo for s in data_samples]
+        for task, output in outputs.items():
+            results = self.heads[task].predict_by_feat(output, metas)
+            for sample, res in zip(data_samples, results):
+                sample.set_pred(task, res['pred'])
+                if 'prob' in res:
+                    sample.set_field(PixelData(data=res['prob']),
+                                     f'pred_{task}_prob', dtype=PixelData)
         return data_samples
-
-    @staticmethod
-    def _probability(logits: torch.Tensor, size) -> torch.Tensor:
-        """1 x H x W softmax probability of class 1 of 1 x 2 x h x w logits,
-        resized (as logits) to ``size``."""
-        if tuple(logits.shape[-2:]) != tuple(size):
-            logits = F.interpolate(logits, size=size, mode='bilinear',
-                                   align_corners=False)
-        return logits[0].softmax(dim=0)[1:2]
-
-    @staticmethod
-    def _postprocess(task: str, pred: torch.Tensor, size) -> torch.Tensor:
-        """Resize to ``size`` and turn logits into labels."""
-        if tuple(pred.shape[-2:]) != tuple(size):
-            pred = F.interpolate(pred, size=size, mode='bilinear',
-                                 align_corners=False)
-            if task == 'normal':
-                pred = F.normalize(pred, dim=1)
-        pred = pred[0]
-        if task_spec(task).kind == 'label':
-            return pred.argmax(dim=0, keepdim=True)
-        return pred
 
 
 def merge_task_terms(task_losses, terms):
@@ -299,8 +290,12 @@ def make_view_bundle(inputs, feats, outputs, targets, label_flags,
     region_ids = (torch.stack([r.data for r in regions]).to(inputs.device)
                   if regions and all(r is not None for r in regions)
                   else None)
+    size = inputs.shape[-2:]
     return ViewBundle(
         inputs=inputs, shared_feats=tuple(feats),
-        task_feats={t: o['feat'] for t, o in outputs.items()},
-        preds={t: o['pred'] for t, o in outputs.items()},
-        targets=targets, label_flags=label_flags, region_ids=region_ids)
+        task_feats={t: o.feat for t, o in outputs.items()},
+        preds={t: o.pred for t, o in outputs.items()},
+        targets=targets, label_flags=label_flags, region_ids=region_ids,
+        outputs=dict(outputs),
+        strides={t: o.stride for t, o in outputs.items()},
+        shared_strides=tuple(feature_stride(size, f) for f in feats))

@@ -72,15 +72,15 @@ def test_predictions_at_input_size_odd(combo):
     model = _model(combo)
     x = torch.rand(2, 3, 21, 29)
     outs = model.forward_tasks(x)
-    assert outs['sem_seg']['pred'].shape == (2, NUM_CLASSES, 21, 29)
-    assert outs['depth']['pred'].shape == (2, 1, 21, 29)
-    assert outs['normal']['pred'].shape == (2, 3, 21, 29)
-    norms = outs['normal']['pred'].norm(dim=1)
+    assert outs['sem_seg'].pred.shape == (2, NUM_CLASSES, 21, 29)
+    assert outs['depth'].pred.shape == (2, 1, 21, 29)
+    assert outs['normal'].pred.shape == (2, 3, 21, 29)
+    norms = outs['normal'].pred.norm(dim=1)
     assert torch.allclose(norms, torch.ones_like(norms), atol=1e-4)
     for out in outs.values():
-        assert out['feat'].dim() == 4 and out['feat'].shape[0] == 2
+        assert out.feat.dim() == 4 and out.feat.shape[0] == 2
     # a training step reaches the encoder
-    total = sum(o['pred'].mean() for o in outs.values())
+    total = sum(o.pred.mean() for o in outs.values())
     total.backward()
     first = next(model.backbone.parameters())
     assert first.grad is not None and torch.isfinite(first.grad).all()
@@ -105,7 +105,9 @@ def test_unet_decoder_structure():
     # stride-2 .. stride-32 maps -> a stride-1 feature
     feats = [torch.rand(1, c, 40 // s, 64 // s) for c, s in
              zip((64, 64, 128, 256, 512), (2, 4, 8, 16, 32))]
-    feat, pred = head(feats)
+    out = head(feats)
+    feat, pred = out.feat, out.pred
+    assert out.stride == 1 and out.logits.shape == pred.shape
     assert feat.shape == (1, 128, 40, 64) and pred.shape == (1, 1, 40, 64)
 
 
@@ -124,10 +126,10 @@ def test_aspp_batch_of_one_guard():
     with pytest.raises(ValueError, match='image_pool_norm=False'):
         head(x)
     head.eval()
-    assert head(x)[1].shape == (1, 1, 5, 7)
+    assert head(x).pred.shape == (1, 1, 5, 7)
     head = MODELS.build(dict(cfg, image_pool_norm=False))
-    assert head(x)[1].shape == (1, 1, 5, 7)
-    assert head(x)[0].shape == (1, 4, 5, 7)
+    assert head(x).pred.shape == (1, 1, 5, 7)
+    assert head(x).feat.shape == (1, 4, 5, 7)
 
 
 def test_head_init_weights():

@@ -1,10 +1,13 @@
 """Shared machinery of the decoder heads: losses, the classifier, blocks.
 
-Every head follows the contract of :class:`SegNetTaskHead`: ``forward(feats)``
-returns ``(task_feature, prediction)`` with the prediction activated by
-:func:`activate`, and ``loss_by_pred(pred, target)`` returns named losses.
-A head may predict below the input resolution: :class:`MultiTaskModel`
-upsamples every prediction to the input size (see :func:`resize_pred`).
+Every head follows one contract (docs/architecture.md):
+``decode(feats)`` gives the task feature, ``output(feat, input_size)`` the
+:class:`~.task_output.TaskOutput` (raw logits at the head's resolution, the
+prediction activated and brought to the input size, the feature's stride),
+and ``forward(feats, input_size)`` is the two in a row. The head also owns
+its losses (``loss_by_feat``) and its post-processing (``predict_by_feat``:
+labels from logits, resizing to the original shape, binary probabilities);
+the model holds no per-task logic of its own.
 """
 from __future__ import annotations
 
@@ -17,6 +20,12 @@ from mmengine.model import BaseModule
 
 from mtpsl.registry import MODELS
 from mtpsl.structures import task_spec
+
+from .task_output import TaskOutput, feature_stride
+
+# Binary tasks whose metrics (max F, ODS F) threshold a probability: their
+# heads also predict the softmax probability of class 1.
+PROBABILITY_TASKS = ('edge', 'saliency')
 
 
 def task_out_channels(task: str, num_classes: Optional[int]) -> int:
@@ -121,15 +130,50 @@ class DenseTaskHead(BaseModule):
         """The task feature from the shared features."""
         raise NotImplementedError
 
-    def forward(self, feats: Sequence[torch.Tensor]
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Task feature and activated prediction (at the feature's size)."""
+    def forward(self, feats: Sequence[torch.Tensor],
+                input_size: Optional[Sequence[int]] = None) -> TaskOutput:
+        """Decode, classify and activate; the prediction is brought to
+        ``input_size`` (default: the feature's size)."""
         feat = self.decode(feats)
-        return feat, activate(self.task, self.cls(self.dropout(feat)))
+        return self.output(feat, feat.shape[-2:] if input_size is None
+                           else input_size)
+
+    def classify(self, feat: torch.Tensor) -> torch.Tensor:
+        """Raw logits of a task feature (dropout, 1x1 classifier)."""
+        return self.cls(self.dropout(feat))
+
+    def activate_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """The activated prediction at the logits' resolution."""
+        return activate(self.task, logits)
+
+    def output(self, feat: torch.Tensor, input_size: Sequence[int],
+               extras: Optional[Dict[str, torch.Tensor]] = None
+               ) -> TaskOutput:
+        """The :class:`TaskOutput` of a (possibly jointly refined) feature.
+
+        ``extras`` come from a joint decoding stage; an entry ``'logits'``
+        there replaces this head's classifier (a stage that refines the
+        logits itself), the others are passed on.
+        """
+        extras = dict(extras or {})
+        logits = extras.pop('logits', None)
+        if logits is None:
+            logits = self.classify(feat)
+        pred = resize_pred(self.task, self.activate_logits(logits),
+                           input_size)
+        return TaskOutput(feat=feat, logits=logits, pred=pred,
+                          stride=feature_stride(input_size, feat),
+                          extras=extras)
+
+    def loss_by_feat(self, output: TaskOutput, target: torch.Tensor
+                     ) -> Dict[str, torch.Tensor]:
+        """Named losses of this task on the labelled pixels of the batch
+        (each configured loss compares ``output.pred`` with ``target``)."""
+        return self.loss_by_pred(output.pred, target)
 
     def loss_by_pred(self, pred: torch.Tensor,
                      target: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Named losses of this task on the labelled pixels of the batch."""
+        """Named losses of an activated prediction at the target's size."""
         out: Dict[str, torch.Tensor] = {}
         for loss in self.losses:
             if loss.loss_name in out:
@@ -137,3 +181,46 @@ class DenseTaskHead(BaseModule):
                                  f'{loss.loss_name!r}')
             out[loss.loss_name] = loss(pred, target)
         return out
+
+    def predict_by_feat(self, output: TaskOutput,
+                        batch_img_metas: Sequence[dict]
+                        ) -> List[Dict[str, torch.Tensor]]:
+        """Per image: ``{'pred': C x H x W}`` at its ``ori_shape``, cropped
+        from the padding (``img_shape``); labels for label tasks, and
+        ``'prob'`` (1 x H x W) for binary tasks with two classes."""
+        pred = output.pred
+        results = []
+        for i, meta in enumerate(batch_img_metas):
+            h, w = meta.get('img_shape', pred.shape[-2:])
+            ori = tuple(meta.get('ori_shape', (h, w)))
+            one = pred[i:i + 1, :, :h, :w]
+            res = dict(pred=self.postprocess(one, ori))
+            if self.task in PROBABILITY_TASKS and one.shape[1] == 2:
+                # max F / ODS F threshold the probability, not the argmax
+                res['prob'] = class1_probability(one, ori)
+            results.append(res)
+        return results
+
+    def postprocess(self, pred: torch.Tensor, size: Sequence[int]
+                    ) -> torch.Tensor:
+        """1 x C x h x w prediction -> C x H x W at ``size``: bilinear
+        resize (normals renormalised), then labels for label tasks."""
+        if tuple(pred.shape[-2:]) != tuple(size):
+            pred = F.interpolate(pred, size=tuple(size), mode='bilinear',
+                                 align_corners=False)
+            if self.task == 'normal':
+                pred = F.normalize(pred, dim=1)
+        pred = pred[0]
+        if task_spec(self.task).kind == 'label':
+            return pred.argmax(dim=0, keepdim=True)
+        return pred
+
+
+def class1_probability(logits: torch.Tensor, size: Sequence[int]
+                       ) -> torch.Tensor:
+    """1 x H x W softmax probability of class 1 of 1 x 2 x h x w logits,
+    resized (as logits) to ``size``."""
+    if tuple(logits.shape[-2:]) != tuple(size):
+        logits = F.interpolate(logits, size=tuple(size), mode='bilinear',
+                               align_corners=False)
+    return logits[0].softmax(dim=0)[1:2]

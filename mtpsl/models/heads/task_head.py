@@ -16,8 +16,8 @@ __all__ = ['SegNetTaskHead', 'activate', 'task_out_channels']
 class SegNetTaskHead(DenseTaskHead):
     """The MTPSL SegNet head: 3x3 conv then 1x1 conv, no norm in between.
 
-    ``forward`` returns ``(task_feature, prediction)``; the task feature (the
-    3x3 conv's output) is what cross-task methods regularise.
+    Its :class:`TaskOutput` feature (the 3x3 conv's output) is what
+    cross-task methods regularise.
     """
 
     def __init__(self, task: str, in_channels: int = 64,

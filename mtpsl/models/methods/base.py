@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -31,6 +31,13 @@ class ViewBundle:
         targets: ``{task: B x C x H x W}`` GT, invalid value where unlabelled.
         label_flags: B x T bool, columns in the order of ``tasks``.
         region_ids: B x 1 x H x W region map or None.
+        outputs: ``{task: TaskOutput}`` (feature, raw logits, prediction,
+            stride, extras such as bin logits): the task-output contract.
+        strides: ``{task: stride of task_feats[task]}`` (input pixels per
+            feature pixel).
+        shared_strides: stride of each map of ``shared_feats``.
+        fields: ``{name: B x C x h x w}`` per-pixel fields the pipeline
+            carried (``mtpsl.structures.fields``), batched.
     """
     inputs: torch.Tensor
     shared_feats: Tuple[torch.Tensor, ...]
@@ -39,6 +46,10 @@ class ViewBundle:
     targets: Dict[str, torch.Tensor]
     label_flags: torch.Tensor
     region_ids: Optional[torch.Tensor] = None
+    outputs: Dict[str, Any] = field(default_factory=dict)
+    strides: Dict[str, Union[int, float]] = field(default_factory=dict)
+    shared_strides: Tuple[Union[int, float], ...] = ()
+    fields: Dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass
