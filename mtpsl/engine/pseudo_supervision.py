@@ -9,6 +9,7 @@ shardable (``shard=(i, n)``: every n-th image from i).
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -50,10 +51,11 @@ def entry_arrays(outputs: Mapping[str, Mapping[str, torch.Tensor]],
             arrays[f'pseudo_{task}'] = (label.astype(np.int16)
                                         if label.dtype.kind in 'iu'
                                         else label.astype(np.float32))
-        arrays[f'feat_{task}'] = crop_to(out['feat'], img_shape, stride)[
-            0].float().cpu().numpy().astype(dtype)
-        arrays[f'conf_{task}'] = crop_to(out['mask'], img_shape, stride)[
-            0].float().cpu().numpy().astype(dtype)
+        if 'feat' in out:  # not for naive pseudo labels (no features)
+            arrays[f'feat_{task}'] = crop_to(out['feat'], img_shape, stride)[
+                0].float().cpu().numpy().astype(dtype)
+            arrays[f'conf_{task}'] = crop_to(out['mask'], img_shape, stride)[
+                0].float().cpu().numpy().astype(dtype)
     return arrays
 
 
@@ -100,3 +102,114 @@ def generate(dataset, infer: Infer, out_dir: str, tau: Mapping[str, float],
     return dict(shard=f'{shard[0]}/{shard[1]}', images=len(indices),
                 computed=computed, skipped=len(indices) - computed,
                 kept_share={t: k / n for t, (n, k) in kept.items() if n})
+
+
+def model_infer(model, with_features: bool = True) -> Infer:
+    """An :data:`Infer` of a built multi-task model (eval mode).
+
+    Logits are brought to the input size (bilinear, as the prediction);
+    ``centres`` is the head's ``bin_centres`` extra (binned heads); the
+    feature is the task output's ``feat`` and the mask the joint stage's
+    ``mask`` (HiTTs). ``with_features=False`` (naive pseudo labels from a
+    plain model, Table 5's L_p*) saves no features.
+    """
+    import torch.nn.functional as F
+
+    def infer(data: dict) -> Dict[str, Dict[str, torch.Tensor]]:
+        data = model.data_preprocessor(data, False)
+        inputs = data['inputs']
+        outputs = model.forward_tasks(inputs)
+        result = {}
+        for task, out in outputs.items():
+            logits = out.logits
+            if tuple(logits.shape[-2:]) != tuple(inputs.shape[-2:]):
+                logits = F.interpolate(logits, size=inputs.shape[-2:],
+                                       mode='bilinear', align_corners=False)
+            entry = dict(logits=logits,
+                         centres=out.extras.get('bin_centres'))
+            if with_features:
+                if 'mask' not in out.extras:
+                    raise KeyError(
+                        f'pseudo supervision: the output of {task!r} has no '
+                        "'mask' (M^f): the stage-1 model needs the HiTTs "
+                        'joint stage, or pass --no-features')
+                entry.update(feat=out.feat, mask=out.extras['mask'])
+            result[task] = entry
+        return result
+
+    return infer
+
+
+def stage1_dataset(cfg):
+    """The stage-1 config's TRAINING images (its label regime) through its
+    un-augmented TEST pipeline (the paper labels clean images)."""
+    from mtpsl.registry import DATASETS
+    ds_cfg = cfg.train_dataloader.dataset.copy()
+    ds_cfg['pipeline'] = cfg.test_dataloader.dataset.pipeline
+    return DATASETS.build(ds_cfg)
+
+
+def build_stage1(config, checkpoint: str, device: str = 'cpu'):
+    """``(cfg, frozen model in eval mode, checkpoint sha256)``."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    from mtpsl.apis.config import load_config
+    from mtpsl.registry import MODELS
+    cfg = load_config(config) if isinstance(config, str) else config
+    init_default_scope(cfg.get('default_scope', 'mtpsl'))
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
+                    logger='silent')
+    model.to(device).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return cfg, model, store.file_sha256(checkpoint)
+
+
+def expected_manifest(dataset, checkpoint_sha256: str,
+                      tau: Mapping[str, float], stride, features: bool,
+                      dtype: str = 'float16') -> dict:
+    """The manifest of pseudo supervision for ``dataset``'s regime."""
+    entries = [dataset.get_data_info(i) for i in range(len(dataset))]
+    return store.make_manifest(
+        checkpoint_sha256=checkpoint_sha256,
+        label_regime=dataset.label_regime_cfg,
+        label_flags=store.flags_digest(entries), tau=tau,
+        stride=stride if features else None,
+        dtype=dtype if features else None, tasks=dataset.tasks)
+
+
+def produce(config, checkpoint: str, out_dir: str, tau: Mapping[str, float],
+            shard: Tuple[int, int] = (0, 1), overwrite: bool = False,
+            features: bool = True, device: str = 'cpu',
+            progress: bool = True) -> dict:
+    """Check (or write) the manifest, then make this shard's entries."""
+    cfg, model, sha = build_stage1(config, checkpoint, device)
+    dataset = stage1_dataset(cfg)
+    stage = getattr(model, 'joint_stage', None)
+    if features and stage is None:
+        raise ValueError('pseudo supervision: the stage-1 model has no joint '
+                         'stage, so no features F_i\' to save; use the HiTTs '
+                         'stage-1 config, or features=False (--no-features) '
+                         'for naive pseudo labels')
+    stride = int(getattr(stage, 'stride', 1)) if stage is not None else 1
+    missing_tau = [t for t in dataset.tasks if t not in tau]
+    if missing_tau:
+        raise KeyError(f'pseudo supervision: no tau for {missing_tau} '
+                       f'(tau: {dict(tau)})')
+    manifest = expected_manifest(dataset, sha, tau, stride, features)
+    if overwrite:
+        # this shard's entries only: other shards remove their own
+        for i in shard_items(list(range(len(dataset))), *shard):
+            path = store.entry_path(out_dir,
+                                    str(dataset.get_data_info(i)['img_id']))
+            if os.path.isfile(path):
+                os.remove(path)
+        store.write_manifest(out_dir, manifest)
+    elif not store.check_manifest(out_dir, manifest):
+        store.write_manifest(out_dir, manifest)
+    summary = generate(dataset, model_infer(model, features), out_dir, tau,
+                       stride, shard, progress=progress)
+    summary['out_dir'] = out_dir
+    return summary

@@ -4,6 +4,7 @@ from .attention import (InterTaskAffinity, TokenFeatureAttention, mix_tasks,
                         task_affinity)
 from .decoder import HiTTsDecoder
 from .fine_grained import FineGrainedTokens, orthogonal_basis, refine_logits
+from .joint_stage import HiTTsJointStage
 from .global_tokens import GlobalTokenLearning, TokenQuery, feature_mask
 from .losses import (feature_loss, nearest_bin, pseudo_label_loss,
                      soft_centres, task_loss)
@@ -14,4 +15,4 @@ __all__ = ['InterTaskAffinity', 'TokenFeatureAttention', 'mix_tasks',
            'orthogonal_basis', 'refine_logits', 'GlobalTokenLearning',
            'TokenQuery', 'feature_mask', 'feature_loss', 'nearest_bin',
            'pseudo_label_loss', 'soft_centres', 'task_loss',
-           'MultiScaleGlobalTokenLearning']
+           'MultiScaleGlobalTokenLearning', 'HiTTsJointStage']
