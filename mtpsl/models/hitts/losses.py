@@ -13,6 +13,7 @@ from typing import Dict, Optional
 import torch
 import torch.nn.functional as F
 
+from mtpsl.registry import MODELS
 from mtpsl.structures import task_spec
 
 EPS = 1e-6
@@ -152,3 +153,23 @@ def feature_loss(feat: torch.Tensor, saved: torch.Tensor,
     alpha = labelled.bool().view(-1, 1, 1, 1)
     weight = torch.where(alpha, torch.ones_like(mask), mask) * valid
     return (err * weight).sum() / n
+
+
+@MODELS.register_module()
+class MaskedAngleLoss(torch.nn.Module):
+    """Mean angle (radians) between predicted and GT normals on valid
+    (non-zero) GT pixels: the "angle loss" of HiTTs' Eq. (11) for normals."""
+
+    def __init__(self, loss_weight: float = 1.0,
+                 loss_name: str = 'loss_angle') -> None:
+        super().__init__()
+        if not loss_weight >= 0:
+            raise ValueError(f'MaskedAngleLoss: loss_weight must be >= 0, got '
+                             f'{loss_weight}')
+        self.loss_weight = float(loss_weight)
+        self.loss_name = loss_name
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor
+                ) -> torch.Tensor:
+        """``pred``, ``target``: B x 3 x H x W."""
+        return regression_loss('normal', pred, target) * self.loss_weight
