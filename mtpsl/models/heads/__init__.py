@@ -1,5 +1,6 @@
 from .aspp_head import ASPPTaskHead
 from .base_head import DenseTaskHead, resize_pred
+from .bins import LogDepthBins, NormalBins, fibonacci_sphere, spherical_kmeans
 from .conv_head import ConvTaskHead
 from .fpn_head import SemanticFPNTaskHead
 from .task_output import TaskOutput, feature_stride
@@ -9,4 +10,5 @@ from .unet_head import UNetDecoderHead
 __all__ = ['SegNetTaskHead', 'activate', 'task_out_channels',
            'DenseTaskHead', 'resize_pred', 'ConvTaskHead', 'ASPPTaskHead',
            'SemanticFPNTaskHead', 'UNetDecoderHead', 'TaskOutput',
-           'feature_stride']
+           'feature_stride', 'LogDepthBins', 'NormalBins',
+           'fibonacci_sphere', 'spherical_kmeans']

@@ -21,6 +21,8 @@ from mmengine.model import BaseModule
 from mtpsl.registry import MODELS
 from mtpsl.structures import task_spec
 
+from ..losses.task_losses import CrossEntropyLoss
+from .bins import check_bins_task
 from .task_output import TaskOutput, feature_stride
 
 # Binary tasks whose metrics (max F, ODS F) threshold a probability: their
@@ -89,20 +91,41 @@ class DenseTaskHead(BaseModule):
         channels: channels of the task feature fed to the 1x1 classifier.
         num_classes: classes of a label task (sem_seg, human_parts, edge,
             saliency: 2 for the binary ones).
-        loss: one loss config or a list of them.
+        loss: one loss config or a list of them (on the prediction).
         dropout: dropout before the classifier (0 = none).
+        bins: binned regression for depth or normals: config of fixed
+            centres (``LogDepthBins``, ``NormalBins``). The classifier then
+            gives one logit per centre, the prediction is the soft-weighted
+            centre (HiTTs Eq. (10)), and ``loss_by_feat`` adds
+            ``loss_bin_ce``, a cross-entropy towards each pixel's nearest
+            centre. None (default): direct regression, and no ``bins.*``
+            state-dict key.
+        bin_loss_weight: weight of ``loss_bin_ce`` (HiTTs Eq. (13): 1, with
+            the regression loss weighted 0.1).
     """
 
     def __init__(self, task: str, channels: int,
                  num_classes: Optional[int] = None,
                  loss: Union[dict, Sequence[dict], None] = None,
-                 dropout: float = 0.0, init_cfg=None) -> None:
+                 dropout: float = 0.0, bins: Optional[dict] = None,
+                 bin_loss_weight: float = 1.0, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.task = task
         self.channels = channels
         self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        self.cls = nn.Conv2d(channels, task_out_channels(task, num_classes),
-                             1)
+        out_channels = task_out_channels(task, num_classes)
+        self.bins = None
+        if bins is not None:
+            if task_spec(task).kind == 'label':
+                raise ValueError(f'{type(self).__name__}: bins are for depth '
+                                 f'and normals, not the label task {task!r}')
+            self.bins = MODELS.build(bins) if isinstance(bins, dict) else bins
+            check_bins_task(type(self).__name__, task, self.bins)
+            out_channels = self.bins.num_bins
+            self.bin_ce = CrossEntropyLoss(ignore_index=-1,
+                                           loss_weight=bin_loss_weight,
+                                           loss_name='loss_bin_ce')
+        self.cls = nn.Conv2d(channels, out_channels, 1)
         losses = loss if isinstance(loss, (list, tuple)) else [loss]
         self.losses = nn.ModuleList(
             [MODELS.build(c) for c in losses if c is not None])
@@ -143,7 +166,10 @@ class DenseTaskHead(BaseModule):
         return self.cls(self.dropout(feat))
 
     def activate_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        """The activated prediction at the logits' resolution."""
+        """The activated prediction at the logits' resolution (the
+        soft-weighted centre for a binned head)."""
+        if self.bins is not None:
+            return activate(self.task, self.bins.expect(logits))
         return activate(self.task, logits)
 
     def output(self, feat: torch.Tensor, input_size: Sequence[int],
@@ -161,6 +187,8 @@ class DenseTaskHead(BaseModule):
             logits = self.classify(feat)
         pred = resize_pred(self.task, self.activate_logits(logits),
                            input_size)
+        if self.bins is not None:
+            extras.setdefault('bin_centres', self.bins.centres)
         return TaskOutput(feat=feat, logits=logits, pred=pred,
                           stride=feature_stride(input_size, feat),
                           extras=extras)
@@ -168,8 +196,17 @@ class DenseTaskHead(BaseModule):
     def loss_by_feat(self, output: TaskOutput, target: torch.Tensor
                      ) -> Dict[str, torch.Tensor]:
         """Named losses of this task on the labelled pixels of the batch
-        (each configured loss compares ``output.pred`` with ``target``)."""
-        return self.loss_by_pred(output.pred, target)
+        (each configured loss compares ``output.pred`` with ``target``; a
+        binned head adds ``loss_bin_ce`` on its logits)."""
+        losses = self.loss_by_pred(output.pred, target)
+        if self.bins is not None:
+            if 'loss_bin_ce' in losses:
+                raise ValueError(f'a loss of {self.task!r} is named '
+                                 "'loss_bin_ce', the binned head's own")
+            logits = resize(output.logits, target.shape[-2:])
+            losses['loss_bin_ce'] = self.bin_ce(logits,
+                                                self.bins.assign(target))
+        return losses
 
     def loss_by_pred(self, pred: torch.Tensor,
                      target: torch.Tensor) -> Dict[str, torch.Tensor]:

@@ -24,9 +24,11 @@ class SegNetTaskHead(DenseTaskHead):
                  channels: Optional[int] = None,
                  num_classes: Optional[int] = None,
                  loss: Union[dict, Sequence[dict], None] = None,
-                 in_index: int = -1, init_cfg=None) -> None:
+                 in_index: int = -1, bins: Optional[dict] = None,
+                 bin_loss_weight: float = 1.0, init_cfg=None) -> None:
         channels = channels or in_channels
         super().__init__(task, channels, num_classes=num_classes, loss=loss,
+                         bins=bins, bin_loss_weight=bin_loss_weight,
                          init_cfg=init_cfg)
         self.in_index = in_index
         self.conv = nn.Conv2d(in_channels, channels, 3, padding=1)
