@@ -5,7 +5,6 @@
 # 1x1 classifiers). Widths and attention sizes keep Table 8's budget at
 # 288x384 (configs/hitts/README.md: +0.26 M parameters, +14.4 GFLOPs).
 segnet_widths = (64, 128, 256, 512, 512)
-num_classes = 13
 # Depth: 30 log-spaced bins (NYUv2); limits are ours (the paper gives none).
 depth_bins = dict(type='LogDepthBins', num_bins=30, min_depth=0.5,
                   max_depth=10.0)
@@ -25,7 +24,7 @@ model = dict(
     backbone=dict(type='SegNet', widths=segnet_widths),
     heads=dict(
         sem_seg=dict(type='SegNetTaskHead', in_channels=segnet_widths[0],
-                     num_classes=num_classes, loss=task_losses['sem_seg']),
+                     num_classes=13, loss=task_losses['sem_seg']),
         depth=dict(type='SegNetTaskHead', in_channels=segnet_widths[0],
                    bins=depth_bins, loss=task_losses['depth']),
         normal=dict(type='SegNetTaskHead', in_channels=segnet_widths[0],
@@ -33,7 +32,7 @@ model = dict(
     ),
     joint_stage=dict(
         type='HiTTsJointStage', channels=segnet_widths[0],
-        num_bins=dict(sem_seg=num_classes, depth=30, normal=20),
+        num_bins=dict(sem_seg=13, depth=30, normal=20),
         stride=4, attn_channels=38, heads=2, mlp_ratio=7.0),
     # Eq. (5): L_s = 1/T sum_i alpha_i L_i
     balancer=dict(type='FixedWeights',
