@@ -11,7 +11,8 @@ pseudo_dir = 'work_dirs/hitts-stage1_segnet-w16_1xb8-600it_procedural-onelabel-9
 train_pipeline = [
     dict(type='LoadMultiTaskNpy', num_classes=dict(sem_seg=13)),
     dict(type='LoadPseudoSupervision', pseudo_dir=pseudo_dir,
-         tasks=('sem_seg', 'depth', 'normal'), features=True),
+         tasks=('sem_seg', 'depth', 'normal'), features=True,
+         feat_channels=16, stride=4),
     dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5)),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackMultiTaskInputs'),

@@ -167,6 +167,20 @@ def build_stage1(config, checkpoint: str, device: str = 'cpu'):
     return cfg, model, store.file_sha256(checkpoint)
 
 
+@torch.no_grad()
+def feature_stride_of(model, device: str = 'cpu', size: int = 256) -> int:
+    """Image pixels per pixel of the task features ``F_i'`` (the stride the
+    features are saved at), from one forward of a blank image."""
+    outputs = model.forward_tasks(torch.zeros(1, 3, size, size,
+                                              device=device))
+    strides = {t: o.stride for t, o in outputs.items()}
+    values = set(strides.values())
+    if len(values) != 1 or int(next(iter(values))) != next(iter(values)):
+        raise ValueError(f'pseudo supervision: task features have strides '
+                         f'{strides}; one integer stride is needed')
+    return int(values.pop())
+
+
 def expected_manifest(dataset, checkpoint_sha256: str,
                       tau: Mapping[str, float], stride, features: bool,
                       dtype: str = 'float16') -> dict:
@@ -193,7 +207,7 @@ def produce(config, checkpoint: str, out_dir: str, tau: Mapping[str, float],
                          'stage, so no features F_i\' to save; use the HiTTs '
                          'stage-1 config, or features=False (--no-features) '
                          'for naive pseudo labels')
-    stride = int(getattr(stage, 'stride', 1)) if stage is not None else 1
+    stride = feature_stride_of(model, device)
     missing_tau = [t for t in dataset.tasks if t not in tau]
     if missing_tau:
         raise KeyError(f'pseudo supervision: no tau for {missing_tau} '

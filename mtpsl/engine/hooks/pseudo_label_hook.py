@@ -18,14 +18,9 @@ from mmengine.hooks import Hook
 from mtpsl.datasets import pseudo_store as store
 from mtpsl.registry import HOOKS
 
-from ..pseudo_supervision import expected_manifest, produce
+from ..pseudo_supervision import (build_stage1, expected_manifest,
+                                  feature_stride_of, produce)
 from .label_regime_hook import _unwrap
-
-
-def stage1_stride(cfg) -> int:
-    """The joint stage's stride of a stage-1 config (1 without a stage)."""
-    stage = cfg.model.get('joint_stage')
-    return int(stage.get('stride', 4)) if stage is not None else 1
 
 
 @HOOKS.register_module()
@@ -66,10 +61,11 @@ class HiTTsPseudoLabelHook(Hook):
                 f'HiTTsPseudoLabelHook: stage-1 checkpoint not found: '
                 f'{self.checkpoint}')
         dataset = _unwrap(runner.train_dataloader.dataset)
-        cfg1 = load_config(self.stage1_config)
-        expected = expected_manifest(
-            dataset, store.file_sha256(self.checkpoint), self.tau,
-            stage1_stride(cfg1), self.features)
+        cfg1, model, sha = build_stage1(load_config(self.stage1_config),
+                                        self.checkpoint)
+        expected = expected_manifest(dataset, sha, self.tau,
+                                     feature_stride_of(model), self.features)
+        del model
         ids = [str(dataset.get_data_info(i)['img_id'])
                for i in range(len(dataset))]
         if store.check_manifest(self.pseudo_dir, expected) and \
