@@ -1,108 +1,140 @@
-"""HiTTs losses by hand: Eq. (10) prediction, Eq. (13) task loss, Eq. (7)
-pseudo-label masks, Eq. (6) feature loss and its M^f weighting."""
+"""HiTTs losses by hand: Eq. (13) through a binned head with the HiTTs
+loss configs, the angle loss, Eq. (7)'s masks (labelled task, under tau) in
+the stage-2 method, and Eq. (6) with its M^f weighting."""
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mtpsl.models.hitts import (feature_loss, nearest_bin, pseudo_label_loss,
-                                soft_centres, task_loss)
+from mtpsl.models.heads import SegNetTaskHead
+from mtpsl.models.hitts import MaskedAngleLoss, feature_loss
+from mtpsl.models.methods import (HiTTsPseudoSupervision, MethodBundle,
+                                  ViewBundle)
 
-DEPTH_CENTRES = torch.tensor([[1.0], [3.0]])
-
-
-def test_binned_prediction_is_the_weighted_centres():
-    # softmax(0, log 3) = (1/4, 3/4) -> 1/4 * 1 + 3/4 * 3 = 2.5
-    logits = torch.tensor([0.0, math.log(3.0)]).view(1, 2, 1, 1)
-    assert torch.allclose(soft_centres(logits, DEPTH_CENTRES),
-                          torch.tensor(2.5).view(1, 1, 1, 1))
-    normals = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
-    pred = soft_centres(logits, normals)
-    assert torch.allclose(pred.view(3), torch.tensor([0.75, 0.0, 0.25]))
+# LogDepthBins with 2 bins from 1 to 3: centres exactly 1 and 3
+DEPTH_BINS = dict(type='LogDepthBins', num_bins=2, min_depth=1.0,
+                  max_depth=3.0)
+L1 = dict(type='MaskedL1Loss', loss_weight=0.1)
 
 
-def test_nearest_bin_depth_in_log_space_and_invalid():
-    # centres 1 and 3: log midpoint is sqrt(3) = 1.732; 1.8 -> bin 1 (a
-    # linear midpoint, 2, would give bin 0); 0 is invalid -> -1
-    target = torch.tensor([1.1, 1.8, 0.0]).view(1, 1, 1, 3)
-    idx = nearest_bin('depth', target, DEPTH_CENTRES)
-    assert idx.view(3).tolist() == [0, 1, -1]
-
-
-def test_nearest_bin_normal_by_cosine():
-    centres = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
-    target = torch.tensor([[0.6, 0.0, 0.8], [0.8, 0.0, 0.6],
-                           [0.0, 0.0, 0.0]]).t().reshape(1, 3, 1, 3)
-    assert nearest_bin('normal', target, centres).view(3).tolist() == [
-        0, 1, -1]
+def _depth_head():
+    return SegNetTaskHead('depth', in_channels=2, bins=DEPTH_BINS, loss=L1)
 
 
 def test_eq13_depth_by_hand():
-    # uniform logits: pred 2.0 everywhere; targets 1 (bin 0), 3 (bin 1)
+    head = _depth_head()
+    # uniform logits: the prediction is (1 + 3) / 2 = 2 everywhere (Eq. 10)
     logits = torch.zeros(1, 2, 1, 2, requires_grad=True)
+    out = head.output(torch.zeros(1, 2, 1, 2), (1, 2),
+                      extras=dict(logits=logits))
+    assert torch.allclose(out.pred, torch.full((1, 1, 1, 2), 2.0))
     target = torch.tensor([1.0, 3.0]).view(1, 1, 1, 2)
-    out = task_loss('depth', logits, target, DEPTH_CENTRES, reg_weight=0.1)
-    assert torch.allclose(out['loss_ce'], torch.tensor(math.log(2.0)))
-    # L1 = (|2 - 1| + |2 - 3|) / 2 = 1 -> lambda * 1
-    assert torch.allclose(out['loss_reg'], torch.tensor(0.1))
-    sum(out.values()).backward()
+    losses = head.loss_by_feat(out, target)
+    # 0.1 * L1 = 0.1 * (|2 - 1| + |2 - 3|) / 2; CE of the bins 0 and 1
+    assert torch.allclose(losses['loss_l1'], torch.tensor(0.1))
+    assert torch.allclose(losses['loss_bin_ce'], torch.tensor(math.log(2.)))
+    sum(losses.values()).backward()
+    assert logits.grad is not None
 
 
-def test_eq13_normal_angle_loss_by_hand():
-    centres = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
-    logits = torch.tensor([10.0, -10.0]).view(1, 2, 1, 1)  # ~ centre 0
-    target = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)
-    out = task_loss('normal', logits, target, centres, reg_weight=1.0)
-    # prediction ~ (0, 0, 1), GT (1, 0, 0): 90 degrees
-    assert abs(float(out['loss_reg']) - math.pi / 2) < 1e-3
-    assert abs(float(out['loss_ce']) - 20.0) < 1e-3
+def test_angle_loss_by_hand():
+    loss = MaskedAngleLoss(loss_weight=0.1)
+    pred = torch.tensor([[0.0, 0.0, 2.0], [1.0, 0.0, 0.0],
+                         [1.0, 1.0, 0.0]]).t().reshape(1, 3, 1, 3)
+    target = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0],
+                           [0.0, 0.0, 0.0]]).t().reshape(1, 3, 1, 3)
+    # 90 and 0 degrees on the two valid pixels; the third is invalid
+    assert torch.allclose(loss(pred, target),
+                          torch.tensor(0.1 * (math.pi / 2) / 2), atol=1e-4)
+    none = loss(pred, torch.zeros_like(target))
+    assert float(none.detach()) == 0.0
 
 
-def test_eq13_label_task_is_cross_entropy_only():
-    logits = torch.tensor([2.0, 0.0, -1.0]).view(1, 3, 1, 1)
-    target = torch.tensor([0]).view(1, 1, 1, 1)
-    out = task_loss('sem_seg', logits, target)
-    assert set(out) == {'loss_ce'}
-    expected = -F.log_softmax(torch.tensor([2.0, 0.0, -1.0]), 0)[0]
-    assert torch.allclose(out['loss_ce'], expected)
+def _bundle(outputs, fields, flags):
+    """A one-view bundle for tasks (sem_seg, depth)."""
+    view = ViewBundle(inputs=torch.zeros(flags.shape[0], 3, 1, 2),
+                      shared_feats=(), task_feats={}, preds={}, targets={},
+                      label_flags=flags, outputs=outputs, fields=fields)
+    return MethodBundle(tasks=('sem_seg', 'depth'), view1=view)
 
 
-def test_eq13_errors():
-    with pytest.raises(ValueError, match='needs centres'):
-        task_loss('depth', torch.zeros(1, 2, 1, 1), torch.ones(1, 1, 1, 1))
-    with pytest.raises(ValueError, match='3 centres'):
-        task_loss('depth', torch.zeros(1, 2, 1, 1), torch.ones(1, 1, 1, 1),
-                  torch.ones(3, 1))
+def _outputs(seg_logits, depth_logits):
+    seg = SegNetTaskHead('sem_seg', in_channels=2, num_classes=2,
+                         loss=dict(type='CrossEntropyLoss'))
+    b = seg_logits.shape[0]
+    feat = torch.zeros(b, 2, 1, 2)
+    return dict(
+        sem_seg=seg.output(feat, (1, 2), extras=dict(logits=seg_logits)),
+        depth=_depth_head().output(feat, (1, 2),
+                                   extras=dict(logits=depth_logits)))
 
 
 def test_pseudo_loss_masks_labelled_images_and_low_confidence():
-    # image 0 labelled for the task (alpha 1): no pseudo loss from it;
-    # image 1: pixel 0 kept (class 0), pixel 1 under tau (-1)
-    logits = torch.tensor([[[[5.0, 0.0]], [[0.0, 5.0]]],
-                           [[[1.0, 3.0]], [[0.0, 0.0]]]],
-                          requires_grad=True)  # B=2, K=2, 1x2
-    pseudo = torch.tensor([[[[1, 0]]], [[[0, -1]]]])
-    labelled = torch.tensor([True, False])
-    out = pseudo_label_loss('sem_seg', logits, pseudo, labelled)
+    method = HiTTsPseudoSupervision(
+        tasks=('sem_seg', 'depth'), losses=dict(depth=L1),
+        bins=dict(depth=DEPTH_BINS), features=False)
+    seg_logits = torch.tensor([[[[5.0, 0.0]], [[0.0, 5.0]]],
+                               [[[1.0, 3.0]], [[0.0, 0.0]]]],
+                              requires_grad=True)  # B=2, 2 classes, 1x2
+    depth_logits = torch.zeros(2, 2, 1, 2)
+    # image 0 is labelled for sem_seg (alpha 1): its pseudo label, though
+    # present, gives nothing; image 1: pixel 0 kept (class 0), pixel 1
+    # under tau (-1). Depth: image 0 unlabelled, pixel 0 = 3 m kept,
+    # pixel 1 under tau (0); image 1 labelled for depth.
+    fields = dict(
+        pseudo_sem_seg=torch.tensor([[[[1, 0]]], [[[0, -1]]]]),
+        pseudo_depth=torch.tensor([[[[3.0, 0.0]]], [[[1.0, 1.0]]]]))
+    flags = torch.tensor([[True, False], [False, True]])
+    terms = method.task_terms(_bundle(_outputs(seg_logits, depth_logits),
+                                      fields, flags))
     expected = -F.log_softmax(torch.tensor([1.0, 0.0]), 0)[0]
-    assert set(out) == {'loss_pseudo_ce'}
-    assert torch.allclose(out['loss_pseudo_ce'], expected)
+    assert set(terms['sem_seg']) == {'loss_pseudo_ce'}
+    assert torch.allclose(terms['sem_seg']['loss_pseudo_ce'], expected)
+    # depth: one pixel, prediction 2 vs 3 -> 0.1; bin CE log 2
+    assert torch.allclose(terms['depth']['loss_pseudo_l1'],
+                          torch.tensor(0.1))
+    assert torch.allclose(terms['depth']['loss_pseudo_bin_ce'],
+                          torch.tensor(math.log(2.0)))
+    assert float(method.loss(_bundle(_outputs(seg_logits, depth_logits),
+                                     fields, flags))['hitts.loss_feat']) == 0
 
 
-def test_pseudo_loss_nothing_kept_is_exact_zero_in_graph():
-    logits = torch.randn(2, 2, 3, 3, requires_grad=True)
-    pseudo = torch.full((2, 1, 3, 3), -1)
-    out = pseudo_label_loss('sem_seg', logits, pseudo,
-                            torch.tensor([False, False]))
-    assert float(out['loss_pseudo_ce'].detach()) == 0.0
-    out['loss_pseudo_ce'].backward()
-    assert torch.equal(logits.grad, torch.zeros_like(logits))
-    # all images labelled: also zero, never NaN
-    out = pseudo_label_loss('depth', torch.zeros(1, 2, 1, 1),
-                            torch.ones(1, 1, 1, 1), torch.tensor([True]),
-                            DEPTH_CENTRES)
-    assert all(float(v) == 0.0 for v in out.values())
+def test_pseudo_loss_nothing_kept_is_exact_zero():
+    method = HiTTsPseudoSupervision(
+        tasks=('sem_seg', 'depth'), losses=dict(depth=L1),
+        bins=dict(depth=DEPTH_BINS), features=False)
+    seg_logits = torch.randn(2, 2, 1, 2, requires_grad=True)
+    fields = dict(pseudo_sem_seg=torch.full((2, 1, 1, 2), -1),
+                  pseudo_depth=torch.zeros(2, 1, 1, 2))
+    flags = torch.tensor([[False, False], [False, False]])
+    terms = method.task_terms(_bundle(_outputs(seg_logits,
+                                               torch.zeros(2, 2, 1, 2)),
+                                      fields, flags))
+    for named in terms.values():
+        for v in named.values():
+            assert float(v.detach()) == 0.0 and not torch.isnan(v)
+
+
+def test_pseudo_loss_refuses_other_bins():
+    method = HiTTsPseudoSupervision(
+        tasks=('sem_seg', 'depth'), losses=dict(depth=L1),
+        bins=dict(depth=dict(DEPTH_BINS, max_depth=4.0)), features=False)
+    fields = dict(pseudo_sem_seg=torch.full((1, 1, 1, 2), -1),
+                  pseudo_depth=torch.zeros(1, 1, 1, 2))
+    with pytest.raises(ValueError, match="bins of 'depth' differ"):
+        method.task_terms(_bundle(_outputs(torch.zeros(1, 2, 1, 2),
+                                           torch.zeros(1, 2, 1, 2)),
+                                  fields, torch.tensor([[False, False]])))
+
+
+def test_missing_field_is_a_clear_error():
+    method = HiTTsPseudoSupervision(tasks=('sem_seg', 'depth'),
+                                    bins=dict(depth=DEPTH_BINS))
+    with pytest.raises(KeyError, match='LoadPseudoSupervision'):
+        method.task_terms(_bundle(_outputs(torch.zeros(1, 2, 1, 2),
+                                           torch.zeros(1, 2, 1, 2)),
+                                  {}, torch.tensor([[False, False]])))
 
 
 def test_feature_loss_by_hand_with_mask_weighting():
@@ -126,7 +158,7 @@ def test_feature_loss_valid_pixels_and_empty():
     assert torch.allclose(out, torch.tensor(1.0))
     none = feature_loss(feat, saved, torch.tensor([True]), mask,
                         torch.zeros_like(valid))
-    assert float(none) == 0.0
+    assert float(none.detach()) == 0.0
     none.backward()
     with pytest.raises(ValueError, match='differ'):
         feature_loss(feat, saved[..., :1], torch.tensor([True]), mask)

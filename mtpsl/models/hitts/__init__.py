@@ -6,13 +6,11 @@ from .decoder import HiTTsDecoder
 from .fine_grained import FineGrainedTokens, orthogonal_basis, refine_logits
 from .joint_stage import HiTTsJointStage
 from .global_tokens import GlobalTokenLearning, TokenQuery, feature_mask
-from .losses import (feature_loss, nearest_bin, pseudo_label_loss,
-                     soft_centres, task_loss)
+from .losses import MaskedAngleLoss, feature_loss
 from .multiscale import MultiScaleGlobalTokenLearning
 
 __all__ = ['InterTaskAffinity', 'TokenFeatureAttention', 'mix_tasks',
            'task_affinity', 'HiTTsDecoder', 'FineGrainedTokens',
            'orthogonal_basis', 'refine_logits', 'GlobalTokenLearning',
-           'TokenQuery', 'feature_mask', 'feature_loss', 'nearest_bin',
-           'pseudo_label_loss', 'soft_centres', 'task_loss',
+           'TokenQuery', 'feature_mask', 'feature_loss', 'MaskedAngleLoss',
            'MultiScaleGlobalTokenLearning', 'HiTTsJointStage']

@@ -140,11 +140,11 @@ class HiTTsPseudoSupervision(BaseCrossTaskMethod):
                 raise KeyError(f'HiTTsPseudoSupervision: the batch has no '
                                f'field feat_{task!r}; add '
                                'LoadPseudoSupervision to the train pipeline')
-            if self.mask_source == 'saved':
-                mask = view.fields[f'conf_{task}'].to(out.feat.dtype)
-            else:
-                mask = out.extras['mask'].detach()
+            conf = view.fields[f'conf_{task}'].to(out.feat.dtype)
+            mask = (conf if self.mask_source == 'saved'
+                    else out.extras['mask'].detach())
+            # the saved mask is 0 only where nothing was saved (padding)
             total = total + feature_loss(out.feat, saved, bundle.flags(task),
-                                         mask)
+                                         mask, valid=conf > 0)
         return {f'{self.name}.loss_feat':
                 total / len(self.tasks) * self.loss_weight}
