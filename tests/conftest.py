@@ -49,7 +49,7 @@ def run_python(code: str, timeout: int = 300):
 # uninterrupted one ends. ``{name: (base config, methods source)}``.
 RESUME_METHODS = {
     'baseline': (DEMO_CONFIG, ''),
-    'xtc': (osp.join(REPO, 'configs', 'xtc',
+    'xtc': (osp.join(REPO, 'configs', 'baseline',
                      'mtl_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py'),
             "[dict(type='XTC', num_classes=dict(sem_seg=13), "
             "feat_channels=8, mapper_widths=segnet_widths, use_view2=False)]"),

@@ -10,7 +10,7 @@ from mmengine.model import BaseDataPreprocessor
 from mmengine.structures import PixelData
 
 from mtpsl.registry import MODELS
-from mtpsl.structures import task_spec
+from mtpsl.structures import field_spec, present_fields, task_spec
 
 
 @MODELS.register_module()
@@ -23,7 +23,9 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
             [0, 1] images unnormalised).
         size_divisor: pad height and width up to a multiple of it (SegNet's
             five poolings want 32). In training, GT maps are padded too,
-            and extra maps such as ``region_ids`` (with 0, no region).
+            and every declared per-pixel field (``region_ids`` with 0, no
+            region; a stride-``s`` field to ``ceil(H / s) x ceil(W / s)``),
+            each with its kind's pad value (``mtpsl.structures.fields``).
         pad_value: value for padded image pixels. GT maps are padded with
             their task's invalid value (-1 for labels, 0 for depth/normals).
     """
@@ -93,11 +95,8 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
             if training:
                 self._pad_gt(sample, h, w)
 
-    # Extra per-pixel maps padded in training, with the value meaning "none".
-    EXTRA_PAD_VALUES = {'region_ids': 0}
-
-    @classmethod
-    def _pad_gt(cls, sample, h: int, w: int) -> None:
+    @staticmethod
+    def _pad_gt(sample, h: int, w: int) -> None:
         for key in list(sample.keys()):
             if key.startswith('gt_'):
                 task = key[3:]
@@ -106,11 +105,13 @@ class MultiTaskDataPreprocessor(BaseDataPreprocessor):
                 if ph or pw:
                     sample.set_gt(task, F.pad(gt, (0, pw, 0, ph),
                                               value=task_spec(task).invalid))
-            elif key in cls.EXTRA_PAD_VALUES:
-                field = sample.get(key)
-                ph, pw = h - field.shape[-2], w - field.shape[-1]
-                if ph or pw:
-                    padded = F.pad(field.data, (0, pw, 0, ph),
-                                   value=cls.EXTRA_PAD_VALUES[key])
-                    sample.set_field(PixelData(data=padded), key,
-                                     dtype=PixelData)
+        for key in present_fields(sample.keys()):
+            spec = field_spec(key)
+            field = sample.get(key)
+            rows, cols = math.ceil(h / spec.stride), math.ceil(w / spec.stride)
+            ph, pw = rows - field.shape[-2], cols - field.shape[-1]
+            if ph or pw:
+                padded = F.pad(field.data, (0, pw, 0, ph),
+                               value=spec.field_kind.pad_value)
+                sample.set_field(PixelData(data=padded), key,
+                                 dtype=PixelData)

@@ -1,6 +1,7 @@
 """The multi-task model: a shared backbone, one head per task, a balancer."""
 from __future__ import annotations
 
+import inspect
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
@@ -11,7 +12,7 @@ from mmengine.structures import PixelData
 
 from mtpsl.registry import MODELS
 from mtpsl.structures import (TASK_NAMES, MultiTaskDataSample, check_tasks,
-                              stack_targets, task_spec)
+                              present_fields, stack_targets, task_spec)
 
 from .heads.task_output import TaskOutput, feature_stride
 from .methods.base import MethodBundle, ViewBundle
@@ -94,11 +95,25 @@ class MultiTaskModel(BaseModel):
         # Empty unless configured: a baseline's state dict has no methods.*
         self.methods = ModuleDict()
         for cfg in methods or ():
-            method = MODELS.build(cfg, default_args=dict(tasks=self.tasks))
+            method = MODELS.build(cfg, default_args=self.method_defaults(cfg))
             if method.name in self.methods:
                 raise ValueError(f'MultiTaskModel.methods: two methods named '
                                  f'{method.name!r}; give one a name=')
             self.methods[method.name] = method
+
+    def method_defaults(self, cfg: dict) -> dict:
+        """Default arguments of a method: ``tasks``, and ``num_classes``
+        (``{label task: classes}`` of the heads) for a method that takes
+        it, so configs do not repeat the dataset's class counts."""
+        defaults = dict(tasks=self.tasks)
+        cls = cfg.get('type')
+        cls = MODELS.get(cls) if isinstance(cls, str) else cls
+        if cls is not None and 'num_classes' in inspect.signature(
+                cls.__init__).parameters:
+            defaults['num_classes'] = {
+                t: h.num_classes for t, h in self.heads.items()
+                if task_spec(t).kind == 'label'}
+        return defaults
 
     # -- the three modes of BaseModel.forward --------------------------------
     def forward(self, inputs: torch.Tensor,
@@ -286,10 +301,8 @@ def merge_task_terms(task_losses, terms):
 def make_view_bundle(inputs, feats, outputs, targets, label_flags,
                      data_samples):
     """A :class:`~mtpsl.models.methods.ViewBundle` of what ``loss`` has."""
-    regions = [s.get('region_ids') for s in data_samples]
-    region_ids = (torch.stack([r.data for r in regions]).to(inputs.device)
-                  if regions and all(r is not None for r in regions)
-                  else None)
+    fields = batch_fields(data_samples, inputs.device)
+    region_ids = fields.get('region_ids')
     size = inputs.shape[-2:]
     return ViewBundle(
         inputs=inputs, shared_feats=tuple(feats),
@@ -298,4 +311,17 @@ def make_view_bundle(inputs, feats, outputs, targets, label_flags,
         targets=targets, label_flags=label_flags, region_ids=region_ids,
         outputs=dict(outputs),
         strides={t: o.stride for t, o in outputs.items()},
-        shared_strides=tuple(feature_stride(size, f) for f in feats))
+        shared_strides=tuple(feature_stride(size, f) for f in feats),
+        fields=fields)
+
+
+def batch_fields(data_samples, device) -> Dict[str, torch.Tensor]:
+    """``{name: B x C x h x w}`` of the declared per-pixel fields every
+    sample of the batch carries (the preprocessor padded them)."""
+    names = present_fields(data_samples[0].keys()) if data_samples else []
+    out = {}
+    for name in names:
+        maps = [s.get(name) for s in data_samples]
+        if all(m is not None for m in maps):
+            out[name] = torch.stack([m.data for m in maps]).to(device)
+    return out

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,22 @@ def check_tasks(tasks, where: str = 'tasks') -> Tuple[str, ...]:
     if len(set(tasks)) != len(tasks):
         raise ValueError(f'{where}: duplicate task names in {tasks}')
     return tasks
+
+
+# Where a dataset's metainfo lists the classes of each label task.
+CLASS_NAME_KEYS = {'sem_seg': 'classes', 'human_parts': 'human_part_classes'}
+BINARY_TASKS = ('edge', 'saliency')
+
+
+def classes_from_meta(meta: Optional[dict], task: str) -> Optional[int]:
+    """Classes of label task ``task`` read off a dataset's metainfo:
+    ``num_classes[task]``, else the length of its class-name list, 2 for
+    the binary tasks; None when the meta does not say."""
+    meta = meta or {}
+    counts = meta.get('num_classes')
+    if isinstance(counts, dict) and task in counts:
+        return int(counts[task])
+    names = meta.get(CLASS_NAME_KEYS.get(task, ''))
+    if names is not None:
+        return len(names)
+    return 2 if task in BINARY_TASKS else None

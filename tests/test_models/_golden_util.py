@@ -69,5 +69,5 @@ def model_fingerprint(model_cfg) -> Dict[str, object]:
             out['predict'][task + '_prob'] = _sums(prob.data)
     model.train()
     losses = model(inputs, [s.clone() for s in samples], mode='loss')
-    out['loss'] = {k: float(v) for k, v in losses.items()}
+    out['loss'] = {k: float(v.detach()) for k, v in losses.items()}
     return out

@@ -1,5 +1,5 @@
 from .depth_target import InverseDepth, inverse_depth
-from .formatting import PackMultiTaskInputs
+from .formatting import DeclareFields, PackMultiTaskInputs
 from .geometric import RandomFlip, RandomScaleCrop, Resize, warp_maps
 from .loading import LoadMultiTaskNpy, load_npy
 from .loading_pascal import LoadPascalContext
@@ -12,4 +12,4 @@ __all__ = ['LoadMultiTaskNpy', 'LoadPascalContext', 'LoadRegionMap',
            'PackMultiTaskInputs', 'load_npy', 'InverseDepth', 'inverse_depth',
            'RandomScaleCrop', 'Resize', 'RandomFlip', 'warp_maps',
            'PhotoMetricDistortion', 'TwoViewTransform', 'PackTwoViewInputs',
-           'relate_views', 'map_pixels', 'view_params']
+           'relate_views', 'map_pixels', 'view_params', 'DeclareFields']

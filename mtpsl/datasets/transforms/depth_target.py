@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mtpsl.registry import TRANSFORMS
+from mtpsl.structures import field_spec, present_fields
 
 
 def inverse_depth(depth: np.ndarray) -> np.ndarray:
@@ -28,7 +29,8 @@ class InverseDepth(BaseTransform):
     Required Keys: gt_maps (without ``depth``, e.g. unlabelled: no change).
 
     Modified Keys: gt_maps['depth'] (1 / d on pixels with d > 0; pixels
-    with d == 0 stay 0).
+    with d == 0 stay 0), and every declared field of kind ``depth`` (a
+    pseudo depth is stored in GT units and changes target with the GT).
 
     Added Keys: depth_target (``'inverse_depth'``).
     """
@@ -38,6 +40,9 @@ class InverseDepth(BaseTransform):
         gt_maps = results.get('gt_maps', {})
         if 'depth' in gt_maps:
             gt_maps['depth'] = inverse_depth(gt_maps['depth'])
+        for key in present_fields(results.keys()):
+            if field_spec(key).kind == 'depth':
+                results[key] = inverse_depth(results[key])
         results['depth_target'] = 'inverse_depth'
         return results
 

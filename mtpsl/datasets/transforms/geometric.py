@@ -1,13 +1,21 @@
 """Geometric transforms that move the image and every task map together.
 
-Per-map resampling rules (one place, :func:`warp_maps`):
+Per-map rules come from the field table (``mtpsl.structures.fields``) and
+are applied in one place (:func:`warp_field`, :func:`flip_field`):
 
 - image: bilinear (half-pixel centres, OpenCV ``INTER_LINEAR``);
-- label maps (``sem_seg``, ``edge``, ``saliency``, ...), depth and integer
-  extra maps (``region_ids``): nearest, so values are never blended and
-  ``-1`` / ``0`` invalid pixels stay exactly what they were;
+- label maps (``sem_seg``, ``edge``, ``saliency``, ...), depth, region ids
+  and confidence: nearest, so values are never blended and ``-1`` / ``0``
+  invalid pixels stay exactly what they were; depth is divided by a zoom;
 - normals: bilinear, then renormalised to unit length; the validity mask is
-  resampled with nearest and every invalid pixel is set to exactly zero.
+  resampled with nearest and every invalid pixel is set to exactly zero; a
+  flip negates x;
+- float feature maps: bilinear; at a stride ``s`` a map covers the image in
+  ``s x s`` cells and is resampled at the centres of the output's cells.
+
+Every GT map and every declared field present in ``results`` moves; a
+transform's ``fields`` argument (None: all of them) may name a subset of
+the declared fields.
 
 Every transform composes its own map into ``results['homography_matrix']``
 (3 x 3 float64, original image coordinates -> current image coordinates,
@@ -17,61 +25,15 @@ of MMDetection 3.x, so the pixels of two augmented views can be related
 """
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mtpsl.registry import TRANSFORMS
-from mtpsl.structures import task_spec
+from mtpsl.structures import field_spec, present_fields, task_field
 
-Box = Tuple[int, int, int, int]  # x1, y1, x2, y2 (half-open, pixels)
-
-
-def nearest_source_index(n_out: int, start: int, n_in: int) -> np.ndarray:
-    """Source index of each of ``n_out`` pixels resampled from ``n_in``.
-
-    Half-pixel centres, like the bilinear path: output pixel ``k`` reads
-    source pixel ``start + floor((k + 0.5) * n_in / n_out)``, computed in
-    integers so no rounding error can move a boundary.
-    """
-    k = np.arange(n_out, dtype=np.int64)
-    return start + ((2 * k + 1) * n_in) // (2 * n_out)
-
-
-def _nearest(arr: np.ndarray, box: Box, out_hw: Tuple[int, int]
-             ) -> np.ndarray:
-    x1, y1, x2, y2 = box
-    rows = nearest_source_index(out_hw[0], y1, y2 - y1)
-    cols = nearest_source_index(out_hw[1], x1, x2 - x1)
-    # two 1-D takes: same result as arr[rows[:, None], cols], 3-4x faster
-    return arr.take(rows, axis=0).take(cols, axis=1)
-
-
-def _bilinear(arr: np.ndarray, box: Box, out_hw: Tuple[int, int]
-              ) -> np.ndarray:
-    x1, y1, x2, y2 = box
-    crop = np.array(arr[y1:y2, x1:x2], dtype=np.float32)  # always a copy
-    if crop.shape[:2] == tuple(out_hw):
-        return crop
-    out = cv2.resize(crop, (out_hw[1], out_hw[0]),
-                     interpolation=cv2.INTER_LINEAR)
-    if out.ndim == 2 and arr.ndim == 3:  # OpenCV drops a single channel
-        out = out[..., None]
-    return out
-
-
-def _unit_bilinear(normal: np.ndarray, box: Box, out_hw: Tuple[int, int]
-                   ) -> np.ndarray:
-    valid = _nearest(np.any(normal != 0, axis=-1), box, out_hw)
-    out = _bilinear(normal, box, out_hw)
-    norm = np.sqrt(np.sum(out * out, axis=-1, keepdims=True))
-    # Opposite neighbours can average to ~0: such a pixel has no direction.
-    valid &= norm[..., 0] > 1e-6
-    out = out / np.maximum(norm, 1e-6)
-    out[~valid] = 0.0
-    return out.astype(np.float32, copy=False)
+from .resample import Box, _bilinear, check_field, flip_field, warp_field
 
 
 def _compose(results: dict, matrix: np.ndarray) -> None:
@@ -81,29 +43,37 @@ def _compose(results: dict, matrix: np.ndarray) -> None:
     results['homography_matrix'] = matrix @ prev
 
 
-def warp_maps(results: dict, box: Box, out_hw: Tuple[int, int],
-              extra_keys: Sequence[str] = (), depth_divisor: float = 1.0
-              ) -> None:
-    """Crop ``box`` from the image and every map, resize to ``out_hw``.
+def moving_fields(results: dict, fields: Optional[Sequence[str]] = None
+                  ) -> List[str]:
+    """The declared fields of ``results`` a transform moves: all of them,
+    or those of ``fields`` present."""
+    if fields is None:
+        return present_fields(results.keys())
+    return [k for k in fields if k in results and field_spec(k)]
 
-    Depth is divided by ``depth_divisor`` (invalid 0 stays 0). Updates
-    ``img_shape`` and composes the map into ``homography_matrix``.
+
+def warp_maps(results: dict, box: Box, out_hw: Tuple[int, int],
+              fields: Optional[Sequence[str]] = None,
+              depth_divisor: float = 1.0) -> None:
+    """Crop ``box`` from the image, every GT map and every declared field
+    (or those of ``fields``), resize to ``out_hw``.
+
+    Depth-kind maps are divided by ``depth_divisor`` (invalid 0 stays 0).
+    Updates ``img_shape`` and composes the map into ``homography_matrix``.
     """
     out_hw = (int(out_hw[0]), int(out_hw[1]))
+    hw = results['img'].shape[:2]
     results['img'] = _bilinear(results['img'], box, out_hw)
     gt_maps = results.get('gt_maps', {})
     for task, gt in list(gt_maps.items()):
-        if task == 'normal':
-            gt_maps[task] = _unit_bilinear(gt, box, out_hw)
-            continue
-        task_spec(task)  # an unknown task is an error, never a silent guess
-        out = _nearest(gt, box, out_hw)
-        if task == 'depth' and depth_divisor != 1.0:
-            out = (out / depth_divisor).astype(gt.dtype, copy=False)
-        gt_maps[task] = out
-    for key in extra_keys:
-        if key in results:
-            results[key] = _nearest(results[key], box, out_hw)
+        # an unknown task is an error, never a silent guess
+        gt_maps[task] = warp_field(gt, task_field(task), box, out_hw,
+                                   depth_divisor)
+    for key in moving_fields(results, fields):
+        spec = field_spec(key)
+        check_field(key, results[key], spec, hw)
+        results[key] = warp_field(results[key], spec, box, out_hw,
+                                  depth_divisor)
     x1, y1, x2, y2 = box
     sx, sy = out_hw[1] / (x2 - x1), out_hw[0] / (y2 - y1)
     _compose(results, np.array([[sx, 0., -x1 * sx], [0., sy, -y1 * sy],
@@ -129,9 +99,9 @@ class RandomScaleCrop(BaseTransform):
     the scene look ``s`` times closer. With probability ``1 - prob`` the
     sample passes unchanged (recorded as ``s = 1``, full-image box).
 
-    Required Keys: img, gt_maps (optional), keys in ``extra_keys`` (optional).
+    Required Keys: img, gt_maps (optional), declared fields (optional).
 
-    Modified Keys: img, gt_maps, extra keys, img_shape.
+    Modified Keys: img, gt_maps, declared fields, img_shape.
 
     Added Keys: crop_box (int64 array ``[x1, y1, x2, y2]`` in the input's
     pixels, half-open), scale_factor (``(w, h)`` output / crop),
@@ -141,19 +111,19 @@ class RandomScaleCrop(BaseTransform):
     Args:
         scales: zoom factors, each >= 1.
         prob: probability of zooming at all.
-        extra_keys: integer H x W maps to move with the image.
+        fields: declared fields to move (None: every one present).
     """
 
     def __init__(self, scales: Sequence[float] = (1.0, 1.2, 1.5),
                  prob: float = 1.0,
-                 extra_keys: Sequence[str] = ('region_ids',)) -> None:
+                 fields: Optional[Sequence[str]] = None) -> None:
         scales = tuple(float(s) for s in scales)
         if not scales or any(not np.isfinite(s) or s < 1.0 for s in scales):
             raise ValueError(f'{type(self).__name__}: scales must be a '
                              f'non-empty list of numbers >= 1, got {scales!r}')
         self.scales = scales
         self.prob = _check_prob(type(self).__name__, prob)
-        self.extra_keys = tuple(extra_keys)
+        self.fields = None if fields is None else tuple(fields)
 
     @staticmethod
     def crop_size(hw: Tuple[int, int], scale: float) -> Tuple[int, int]:
@@ -172,7 +142,7 @@ class RandomScaleCrop(BaseTransform):
                              f'(top={top}, left={left}) does not fit in '
                              f'{h}x{w}')
         box = (int(left), int(top), int(left) + cw, int(top) + ch)
-        warp_maps(results, box, (h, w), self.extra_keys, depth_divisor=scale)
+        warp_maps(results, box, (h, w), self.fields, depth_divisor=scale)
         results['crop_box'] = np.array(box, dtype=np.int64)
         results['zoom_scale'] = results.get('zoom_scale', 1.0) * scale
         return results
@@ -190,7 +160,7 @@ class RandomScaleCrop(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(scales={self.scales}, '
-                f'prob={self.prob}, extra_keys={self.extra_keys})')
+                f'prob={self.prob}, fields={self.fields})')
 
 
 @TRANSFORMS.register_module()
@@ -201,32 +171,32 @@ class Resize(BaseTransform):
     is NOT divided: resizing changes the pixel grid, not the distance of
     the scene (a zoom crops a part of the view; a resize keeps all of it).
 
-    Required Keys: img, gt_maps (optional), keys in ``extra_keys`` (optional).
+    Required Keys: img, gt_maps (optional), declared fields (optional).
 
-    Modified Keys: img, gt_maps, extra keys, img_shape.
+    Modified Keys: img, gt_maps, declared fields, img_shape.
 
     Added Keys: scale_factor (``(w, h)`` new / old), homography_matrix.
     """
 
     def __init__(self, size: Sequence[int],
-                 extra_keys: Sequence[str] = ('region_ids',)) -> None:
+                 fields: Optional[Sequence[str]] = None) -> None:
         size = tuple(size)
         if (len(size) != 2 or any(not isinstance(v, (int, np.integer))
                                   or v < 1 for v in size)):
             raise ValueError(f'{type(self).__name__}: size must be two '
                              f'positive integers (H, W), got {size!r}')
         self.size = (int(size[0]), int(size[1]))
-        self.extra_keys = tuple(extra_keys)
+        self.fields = None if fields is None else tuple(fields)
 
     def transform(self, results: dict) -> dict:
         """Resize everything to ``size``."""
         h, w = results['img'].shape[:2]
-        warp_maps(results, (0, 0, w, h), self.size, self.extra_keys)
+        warp_maps(results, (0, 0, w, h), self.size, self.fields)
         return results
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(size={self.size}, '
-                f'extra_keys={self.extra_keys})')
+                f'fields={self.fields})')
 
 
 @TRANSFORMS.register_module()
@@ -234,37 +204,33 @@ class RandomFlip(BaseTransform):
     """Mirror left-right with probability ``prob``.
 
     Every map is mirrored; the normal's x component (camera frame, x to the
-    right) changes sign, since a mirrored surface faces the other way.
+    right) changes sign, since a mirrored surface faces the other way (the
+    field table's ``flip_negate``).
 
-    Required Keys: img, gt_maps (optional), keys in ``extra_keys`` (optional).
+    Required Keys: img, gt_maps (optional), declared fields (optional).
 
-    Modified Keys: img, gt_maps, extra keys.
+    Modified Keys: img, gt_maps, declared fields.
 
     Added Keys: flip (whether the result is mirrored w.r.t. the original:
     a second flip toggles it back), flip_direction, homography_matrix.
     """
 
     def __init__(self, prob: float = 0.5,
-                 extra_keys: Sequence[str] = ('region_ids',)) -> None:
+                 fields: Optional[Sequence[str]] = None) -> None:
         self.prob = _check_prob(type(self).__name__, prob)
-        self.extra_keys = tuple(extra_keys)
+        self.fields = None if fields is None else tuple(fields)
 
     @staticmethod
-    def apply(results: dict, extra_keys: Sequence[str] = ('region_ids',)
+    def apply(results: dict, fields: Optional[Sequence[str]] = None
               ) -> dict:
         """Mirror everything; no randomness."""
+        w = results['img'].shape[1]
         results['img'] = results['img'][:, ::-1].copy()
         gt_maps = results.get('gt_maps', {})
         for task, gt in list(gt_maps.items()):
-            out = gt[:, ::-1].copy()
-            if task == 'normal':
-                # 0.0 - x rather than -x: invalid zeros stay +0.0, not -0.0.
-                out[..., 0] = 0.0 - out[..., 0]
-            gt_maps[task] = out
-        for key in extra_keys:
-            if key in results:
-                results[key] = results[key][:, ::-1].copy()
-        w = results['img'].shape[1]
+            gt_maps[task] = flip_field(gt, task_field(task), w)
+        for key in moving_fields(results, fields):
+            results[key] = flip_field(results[key], field_spec(key), w)
         _compose(results, np.array([[-1., 0., w], [0., 1., 0.],
                                     [0., 0., 1.]]))
         results['flip'] = not results.get('flip', False)
@@ -274,11 +240,11 @@ class RandomFlip(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Flip with probability ``prob`` (one ``np.random.rand`` draw)."""
         if np.random.rand() < self.prob:
-            return self.apply(results, self.extra_keys)
+            return self.apply(results, self.fields)
         results.setdefault('flip', False)
         results.setdefault('flip_direction', None)
         return results
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, '
-                f'extra_keys={self.extra_keys})')
+                f'fields={self.fields})')

@@ -7,7 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mtpsl.registry import TRANSFORMS
-from mtpsl.structures import task_spec
+from mtpsl.structures import FIELDS, register_field, task_spec
 
 
 def load_npy(path: str) -> np.ndarray:
@@ -29,6 +29,25 @@ def _as_hwc(arr: np.ndarray, channels: int, path: str) -> np.ndarray:
                          f'{" or HxW" if channels == 1 else ""}, got '
                          f'{arr.shape}')
     return arr
+
+
+def load_field(key: str, path: str, hw) -> np.ndarray:
+    """A declared per-pixel field from ``path`` (an undeclared key is
+    declared a region id map, what extra maps always were): one channel
+    as ``h x w``, more as ``h x w x C``, the kind's dtype, size checked
+    against the image and the field's stride."""
+    spec = FIELDS.get(key) or register_field(key, 'region_id')
+    arr = _as_hwc(load_npy(path), spec.channels, path)
+    want = (-(-int(hw[0]) // spec.stride), -(-int(hw[1]) // spec.stride))
+    if arr.shape[:2] != want:
+        raise ValueError(f'{path}: size {arr.shape[:2]} of field {key!r} '
+                         f'does not fit its {tuple(hw)} image at stride '
+                         f'{spec.stride} (expected {want})')
+    dtype = spec.field_kind.dtype
+    if dtype == 'float32' and not np.isfinite(arr).all():
+        raise ValueError(f'{path}: field {key!r} contains NaN/Inf')
+    arr = arr.astype(dtype)
+    return arr[..., 0] if spec.channels == 1 else arr
 
 
 def _finite_or_invalid(arr: np.ndarray, path: str, strict: bool
@@ -53,7 +72,9 @@ class LoadMultiTaskNpy(BaseTransform):
 
     Added Keys: img (H x W x 3 float32), gt_maps ({task: H x W x C array};
     labels int64 with -1 = ignore, dense maps float32 with 0 = invalid),
-    extra maps under their own key (H x W int64), num_nonfinite ({task: n}),
+    extra maps under their own key (declared fields, by their kind:
+    ``mtpsl.structures.fields``; region ids H x W int64), num_nonfinite
+    ({task: n}),
     img_shape, ori_shape.
 
     Args:
@@ -110,11 +131,7 @@ class LoadMultiTaskNpy(BaseTransform):
             results['gt_maps'][task] = gt
             results['num_nonfinite'][task] = n
         for key, extra_path in results.get('extra_paths', {}).items():
-            arr = _as_hwc(load_npy(extra_path), 1, extra_path)
-            if arr.shape[:2] != hw:
-                raise ValueError(f'{extra_path}: size {arr.shape[:2]} differs '
-                                 f'from its image {hw}')
-            results[key] = arr[..., 0].astype(np.int64)
+            results[key] = load_field(key, extra_path, hw)
         return results
 
     def __repr__(self) -> str:

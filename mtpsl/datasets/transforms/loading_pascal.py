@@ -32,7 +32,7 @@ from PIL import Image
 
 from mtpsl.registry import TRANSFORMS
 
-from .loading import load_npy
+from .loading import load_field
 
 PASCAL_IGNORE = 255
 PASCAL_NUM_CLASSES = dict(sem_seg=21, human_parts=7)
@@ -243,12 +243,7 @@ class LoadPascalContext(BaseTransform):
             results['gt_maps'][task] = self.load_gt(task, gt_path, hw)
             results['num_nonfinite'][task] = 0
         for key, extra_path in results.get('extra_paths', {}).items():
-            arr = load_npy(extra_path)
-            if arr.shape[:2] != hw or arr.ndim not in (2, 3) or (
-                    arr.ndim == 3 and arr.shape[2] != 1):
-                raise ValueError(f'{extra_path}: shape {arr.shape}, expected '
-                                 f'{hw} (H x W or H x W x 1)')
-            results[key] = arr.reshape(hw).astype(np.int64)
+            results[key] = load_field(key, extra_path, hw)
         return results
 
     def __repr__(self) -> str:

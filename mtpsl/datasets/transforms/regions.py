@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mtpsl.registry import REGION_SOURCES, TRANSFORMS
+from mtpsl.structures import FIELDS, register_field
 
 
 @TRANSFORMS.register_module()
@@ -15,8 +16,9 @@ class LoadRegionMap(BaseTransform):
 
     Place it right after the image is loaded and before any geometric
     transform: the map must match the image as stored, and RandomScaleCrop,
-    Resize and RandomFlip then move it (nearest sampling) when ``key`` is in
-    their ``extra_keys`` (``region_ids`` is, by default).
+    Resize and RandomFlip then move it (nearest sampling) as a declared
+    field of kind ``region_id`` (``region_ids`` is built in; another
+    ``key`` is declared so).
 
     Required Keys: img, img_path, img_id.
 
@@ -36,6 +38,8 @@ class LoadRegionMap(BaseTransform):
         self.source = (REGION_SOURCES.build(source)
                        if isinstance(source, dict) else source)
         self.key = key
+        if key not in FIELDS:
+            register_field(key, 'region_id')
 
     def transform(self, results: dict) -> dict:
         """Load or compute the map and check it matches the image."""

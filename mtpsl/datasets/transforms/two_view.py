@@ -27,7 +27,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mtpsl.registry import TRANSFORMS
-from mtpsl.structures import MultiTaskDataSample
+from mtpsl.structures import MultiTaskDataSample, present_fields
 
 from .formatting import PackMultiTaskInputs
 
@@ -102,21 +102,22 @@ class TwoViewTransform(BaseTransform):
     input (view 2 from a deep copy taken before view 1 runs), and the random
     draws of view 2 follow those of view 1 in ``np.random``.
 
-    Required Keys: img, gt_maps, img_shape, keys in ``extra_keys``.
+    Required Keys: img, gt_maps, img_shape, declared fields (optional).
 
     Modified Keys: those ``view_pipeline`` modifies (for view 1).
 
     Added Keys: view2 (dict with view 2's ``VIEW_KEYS`` present and its
-    extra keys), view_params ((params1, params2), see module docstring).
+    declared per-pixel fields), view_params ((params1, params2), see
+    module docstring).
 
     Args:
         view_pipeline: transform configs (or transforms) of one view; a
             view whose pipeline returns None drops the sample (None).
-        extra_keys: per-pixel integer maps each view carries.
+        fields: declared fields each view carries (None: all present).
     """
 
     def __init__(self, view_pipeline: Sequence,
-                 extra_keys: Sequence[str] = ('region_ids',)) -> None:
+                 fields: Optional[Sequence[str]] = None) -> None:
         if (not isinstance(view_pipeline, (list, tuple))
                 or not view_pipeline):
             raise ValueError(f'{type(self).__name__}: view_pipeline must be '
@@ -129,7 +130,7 @@ class TwoViewTransform(BaseTransform):
                 raise ValueError(f'{type(self).__name__}: view_pipeline '
                                  f'entry {t!r} is not a transform')
             self.transforms.append(t)
-        self.extra_keys = tuple(extra_keys)
+        self.fields = None if fields is None else tuple(fields)
 
     def _run(self, results: dict) -> Optional[dict]:
         for t in self.transforms:
@@ -147,7 +148,9 @@ class TwoViewTransform(BaseTransform):
         second = self._run(second)
         if second is None:
             return None
-        first['view2'] = {k: second[k] for k in VIEW_KEYS + self.extra_keys
+        fields = (present_fields(second.keys()) if self.fields is None
+                  else list(self.fields))
+        first['view2'] = {k: second[k] for k in VIEW_KEYS + tuple(fields)
                           if k in second}
         first['view_params'] = (view_params(first), view_params(second))
         return first
@@ -155,7 +158,7 @@ class TwoViewTransform(BaseTransform):
     def __repr__(self) -> str:
         inner = ', '.join(repr(t) for t in self.transforms)
         return (f'{type(self).__name__}(view_pipeline=[{inner}], '
-                f'extra_keys={self.extra_keys})')
+                f'fields={self.fields})')
 
 
 @TRANSFORMS.register_module()
@@ -173,13 +176,13 @@ class PackTwoViewInputs(BaseTransform):
     method needs a preprocessor that also batches ``inputs_view2``.
     """
 
-    def __init__(self, extra_keys: Sequence[str] = ('region_ids',),
+    def __init__(self, fields: Optional[Sequence[str]] = None,
                  meta_keys: Optional[Sequence[str]] = None) -> None:
-        base = PackMultiTaskInputs(extra_keys=extra_keys)
+        base = PackMultiTaskInputs(fields=fields)
         if meta_keys is None:
             meta_keys = base.meta_keys + ('crop_box', 'zoom_scale',
                                           'view_params')
-        self.packer = PackMultiTaskInputs(extra_keys=extra_keys,
+        self.packer = PackMultiTaskInputs(fields=fields,
                                           meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:
@@ -187,8 +190,9 @@ class PackTwoViewInputs(BaseTransform):
         if 'view2' not in results:
             raise KeyError(f'{type(self).__name__}: results have no '
                            "'view2'; put TwoViewTransform before it")
+        # view 2's fields come from view2 only, never from view 1
         view2 = {k: v for k, v in results.items()
-                 if k not in self.packer.extra_keys}
+                 if k not in self.packer.field_names(results)}
         view2.update(results['view2'])
         packed1 = self.packer(results)
         packed2 = self.packer(view2)
@@ -199,5 +203,5 @@ class PackTwoViewInputs(BaseTransform):
                     inputs_view2=packed2['inputs'])
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(extra_keys={self.packer.extra_keys}, '
+        return (f'{type(self).__name__}(fields={self.packer.fields}, '
                 f'meta_keys={self.packer.meta_keys})')

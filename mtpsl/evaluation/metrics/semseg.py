@@ -1,10 +1,13 @@
 """Semantic segmentation: mIoU and pixel accuracy from a confusion matrix."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
 
 from mtpsl.registry import METRICS
+from mtpsl.structures import classes_from_meta
 from .base import TaskMetric
 
 
@@ -42,20 +45,57 @@ class SemSegMetric(TaskMetric):
 
     task = 'sem_seg'
 
-    def __init__(self, num_classes: int, task: str = 'sem_seg',
-                 class_names=None, **kwargs) -> None:
+    def __init__(self, num_classes: Optional[int] = None,
+                 task: str = 'sem_seg', class_names=None, **kwargs) -> None:
+        self.num_classes = None
+        self.class_names = None
+        self._given_names = class_names
+        super().__init__(task=task, **kwargs)
+        if num_classes is not None:
+            self._set_classes(int(num_classes))
+
+    def _set_classes(self, num_classes: int) -> None:
         if num_classes < 2:
             raise ValueError(f'num_classes must be >= 2, got {num_classes}')
         self.num_classes = num_classes
-        self.class_names = (list(class_names) if class_names is not None else
+        names = self._given_names
+        self.class_names = (list(names) if names is not None else
                             [str(i) for i in range(num_classes)])
         if len(self.class_names) != num_classes:
             raise ValueError(f'{len(self.class_names)} class names for '
                              f'{num_classes} classes')
-        super().__init__(task=task, **kwargs)
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """The dataset's metainfo (the Runner sets it)."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, meta: Optional[dict]) -> None:
+        """Take ``num_classes`` from the dataset's meta when not given; a
+        given value that contradicts the meta is an error."""
+        self._dataset_meta = meta
+        found = classes_from_meta(meta, self.task)
+        if self.num_classes is None:
+            if found is None:
+                raise ValueError(f'SemSegMetric({self.task!r}): no '
+                                 'num_classes given and the dataset meta '
+                                 'has none')
+            self._set_classes(found)
+        elif found is not None and found != self.num_classes:
+            raise ValueError(f'SemSegMetric({self.task!r}): num_classes='
+                             f'{self.num_classes} but the dataset has '
+                             f'{found} classes')
+
+    def _need_classes(self) -> int:
+        if self.num_classes is None:
+            raise ValueError(f'SemSegMetric({self.task!r}): num_classes '
+                             'unknown; give it or evaluate through a Runner '
+                             '(which sets dataset_meta)')
+        return self.num_classes
 
     def image_stats(self, pred, gt):
-        return confusion_matrix(pred, gt, self.num_classes).reshape(-1)
+        return confusion_matrix(pred, gt, self._need_classes()).reshape(-1)
 
     def metrics_from_stats(self, stats):
         conf = stats.reshape(self.num_classes, self.num_classes)

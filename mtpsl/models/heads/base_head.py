@@ -114,6 +114,9 @@ class DenseTaskHead(BaseModule):
         self.channels = channels
         self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
         out_channels = task_out_channels(task, num_classes)
+        # classes of a label task (None for depth / normals)
+        self.num_classes = (out_channels if task_spec(task).kind == 'label'
+                            else None)
         self.bins = None
         if bins is not None:
             if task_spec(task).kind == 'label':

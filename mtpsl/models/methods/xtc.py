@@ -32,7 +32,8 @@ class XTC(BaseCrossTaskMethod):
 
     Args:
         tasks: the model's tasks (the model passes them).
-        num_classes: ``{task: classes}`` of the label tasks.
+        num_classes: ``{task: classes}`` of the label tasks (the model
+            passes its heads' counts; an explicit value is kept).
         mapper_widths, mapper_convs_per_stage: the mapper's encoder; its
             output has ``feat_channels`` channels.
         feat_channels: channels of the image feature ``shared_feats[
@@ -46,7 +47,8 @@ class XTC(BaseCrossTaskMethod):
     """
     default_name = 'xtc'
 
-    def __init__(self, tasks: Sequence[str], num_classes: Dict[str, int],
+    def __init__(self, tasks: Sequence[str],
+                 num_classes: Optional[Dict[str, int]] = None,
                  feat_channels: int = 512, feat_index: int = 0,
                  mapper_widths: Sequence[int] = (64, 128, 256, 512, 512),
                  mapper_convs_per_stage: int = 2,

@@ -1,7 +1,0 @@
-# Reference for the XTC comparison: the narrow demo baseline trained in the
-# onelabel regime (same data, pipeline, schedule and seed as the XTC config
-# next to it; only ``model.methods`` differs).
-_base_ = ['../baseline/mtl_segnet-w16_1xb8-600it_procedural-full-96x128.py']
-train_dataloader = dict(dataset=dict(
-    label_regime=dict(type='onelabel', seed=0)))
-randomness = dict(seed=0)
