@@ -32,13 +32,16 @@ def write_config(path: str, base: str, data_root: str, work_dir: str,
              f'val_interval={max_iters})',
              'default_hooks = dict(logger=dict(interval=1), checkpoint=dict('
              f'interval={checkpoint_interval}, max_keep_ckpts=-1))']
+    lines.append(extra)
     for loader, bs in (('train_dataloader', batch_size),
                        ('val_dataloader', 2), ('test_dataloader', 2)):
+        pipeline = (', pipeline=train_pipeline' if loader == 'train_dataloader'
+                    and 'train_pipeline = ' in extra else '')
         lines.append(f'{loader} = dict(batch_size={bs}, num_workers=0, '
                      f'persistent_workers=False, dataset=dict('
-                     f'data_root={data_root!r}))')
+                     f'data_root={data_root!r}{pipeline}))')
     with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n' + extra)
+        f.write('\n'.join(lines) + '\n')
     return path
 
 
@@ -55,11 +58,11 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackMultiTaskInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 custom_hooks = [
     dict(type='HiTTsPseudoLabelHook', stage1_config={stage1_config!r},
          checkpoint={checkpoint!r}, pseudo_dir={pseudo_dir!r},
-         tau={{{{_base_.pseudo_tau}}}}, features={features}),
+         trust_checkpoint=True, tau={{{{_base_.pseudo_tau}}}},
+         features={features}),
 ]
 """
 

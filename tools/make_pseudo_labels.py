@@ -2,7 +2,8 @@
 
 ``python tools/make_pseudo_labels.py STAGE1_CONFIG CKPT --out DIR
 [--tau sem_seg=0.9 depth=0.45 ...] [--shard i/n] [--overwrite]
-[--no-features] [--device cpu|cuda] [--no-progress]``
+[--no-features] [--device cpu|cuda] [--trust-checkpoint]
+[--no-progress]``
 
 For every training image of STAGE1_CONFIG (its label regime), through its
 un-augmented test pipeline: pseudo labels (GT units; pixels at or under tau
@@ -50,6 +51,9 @@ def parse_args(argv=None):
                    help='pseudo labels only (naive L_p* of a plain model)')
     p.add_argument('--device', default=None,
                    help='default: cuda (cuda:LOCAL_RANK) if available')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='CKPT is a training checkpoint you made (pickled '
+                        'objects besides tensors)')
     p.add_argument('--no-progress', action='store_true')
     return p.parse_args(argv)
 
@@ -74,8 +78,8 @@ def main(argv=None) -> int:
             'LOCAL_RANK', 0)) if torch.cuda.is_available() else 'cpu')
         summary = produce(cfg, args.checkpoint, args.out, tau, shard,
                           args.overwrite, not args.no_features, device,
-                          not args.no_progress)
-    except (FileNotFoundError, KeyError, ValueError) as e:
+                          not args.no_progress, args.trust_checkpoint)
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
         print(f'make_pseudo_labels: error: {e}', file=sys.stderr)
         return 2
     print('[pseudo] ' + json.dumps(summary, sort_keys=True), flush=True)

@@ -26,5 +26,7 @@ model = dict(methods=[
 custom_hooks = [
     dict(type='HiTTsPseudoLabelHook', stage1_config=stage1_config,
          checkpoint=stage1_checkpoint, pseudo_dir=pseudo_dir,
+         # your own training checkpoint (pickled objects besides tensors)
+         trust_checkpoint=True,
          tau={{_base_.pseudo_tau}}, features=True),
 ]

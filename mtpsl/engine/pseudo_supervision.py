@@ -149,18 +149,25 @@ def stage1_dataset(cfg):
     return DATASETS.build(ds_cfg)
 
 
-def build_stage1(config, checkpoint: str, device: str = 'cpu'):
-    """``(cfg, frozen model in eval mode, checkpoint sha256)``."""
+def build_stage1(config, checkpoint: str, device: str = 'cpu',
+                 trust_checkpoint: bool = False):
+    """``(cfg, frozen model in eval mode, checkpoint sha256)``; a training
+    checkpoint (pickled objects besides tensors) needs
+    ``trust_checkpoint`` (see :func:`mtpsl.apis.inference.load_weights`)."""
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
     from mtpsl.apis.config import load_config
+    from mtpsl.apis.inference import load_weights
     from mtpsl.registry import MODELS
     cfg = load_config(config) if isinstance(config, str) else config
     init_default_scope(cfg.get('default_scope', 'mtpsl'))
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                    logger='silent')
+    missing, unexpected = model.load_state_dict(
+        load_weights(checkpoint, trust_checkpoint), strict=False)
+    if missing or unexpected:
+        raise ValueError(f'{checkpoint} does not fit the stage-1 model: '
+                         f'missing {missing[:5]}, unexpected '
+                         f'{unexpected[:5]}')
     model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -197,9 +204,10 @@ def expected_manifest(dataset, checkpoint_sha256: str,
 def produce(config, checkpoint: str, out_dir: str, tau: Mapping[str, float],
             shard: Tuple[int, int] = (0, 1), overwrite: bool = False,
             features: bool = True, device: str = 'cpu',
-            progress: bool = True) -> dict:
+            progress: bool = True, trust_checkpoint: bool = False) -> dict:
     """Check (or write) the manifest, then make this shard's entries."""
-    cfg, model, sha = build_stage1(config, checkpoint, device)
+    cfg, model, sha = build_stage1(config, checkpoint, device,
+                                   trust_checkpoint)
     dataset = stage1_dataset(cfg)
     stage = getattr(model, 'joint_stage', None)
     if features and stage is None:

@@ -35,18 +35,23 @@ class HiTTsPseudoLabelHook(Hook):
         tau: ``{task: threshold}``.
         features: save features and masks too (False: naive L_p* only).
         device: where stage 1 runs (default: cuda:LOCAL_RANK if available).
+        trust_checkpoint: the stage-1 checkpoint is a training checkpoint
+            you made (pickled objects besides tensors); without it only a
+            weights-only file loads (``tools/publish_model.py``).
     """
     priority = 'VERY_HIGH'
 
     def __init__(self, stage1_config: str, checkpoint: str, pseudo_dir: str,
                  tau: Mapping[str, float], features: bool = True,
-                 device: Optional[str] = None) -> None:
+                 device: Optional[str] = None,
+                 trust_checkpoint: bool = False) -> None:
         self.stage1_config = stage1_config
         self.checkpoint = checkpoint
         self.pseudo_dir = pseudo_dir
         self.tau = dict(tau)
         self.features = bool(features)
         self.device = device
+        self.trust_checkpoint = bool(trust_checkpoint)
 
     def before_run(self, runner) -> None:
         """Check, make (every rank its shard, then a barrier) or reuse."""
@@ -62,7 +67,8 @@ class HiTTsPseudoLabelHook(Hook):
                 f'{self.checkpoint}')
         dataset = _unwrap(runner.train_dataloader.dataset)
         cfg1, model, sha = build_stage1(load_config(self.stage1_config),
-                                        self.checkpoint)
+                                        self.checkpoint,
+                                        trust_checkpoint=self.trust_checkpoint)
         expected = expected_manifest(dataset, sha, self.tau,
                                      feature_stride_of(model), self.features)
         del model
@@ -78,7 +84,8 @@ class HiTTsPseudoLabelHook(Hook):
             'LOCAL_RANK', 0)) if torch.cuda.is_available() else 'cpu')
         summary = produce(cfg1, self.checkpoint, self.pseudo_dir, self.tau,
                           (rank, world), features=self.features,
-                          device=device, progress=False)
+                          device=device, progress=False,
+                          trust_checkpoint=self.trust_checkpoint)
         runner.logger.info(f'HiTTs pseudo supervision, rank {rank}: '
                            f'{summary}')
         barrier()
