@@ -97,6 +97,7 @@ def entry_path(out_dir: str, img_id: str) -> str:
 def write_entry(out_dir: str, img_id: str,
                 arrays: Mapping[str, np.ndarray]) -> None:
     """Write one image's arrays atomically (a crash leaves no half file)."""
+    os.makedirs(out_dir, exist_ok=True)
     path = entry_path(out_dir, img_id)
     tmp = f'{path}.{os.getpid()}.tmp'
     with open(tmp, 'wb') as f:
