@@ -54,7 +54,22 @@ class HiTTsPseudoLabelHook(Hook):
         self.trust_checkpoint = bool(trust_checkpoint)
 
     def before_run(self, runner) -> None:
-        """Check, make (every rank its shard, then a barrier) or reuse."""
+        """Check, make (every rank its shard, then a barrier) or reuse,
+        leaving the global random states as they were: building the
+        stage-1 model draws from them, and the stage-2 model is initialised
+        after this hook, so its weights must not depend on whether the
+        folder existed."""
+        import random
+
+        import numpy as np
+        import torch
+        py_state, np_state = random.getstate(), np.random.get_state()
+        with torch.random.fork_rng(devices=[]):
+            self._make_or_reuse(runner)
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+    def _make_or_reuse(self, runner) -> None:
         import os
         import os.path as osp
 
