@@ -1,8 +1,9 @@
-# HiTTs stage 1 (Zhang et al.; re-implemented from the paper, configs/hitts/README.md):
-# the HiTTs model trained on the labels only (L_s, Eq. 5). NYUv2, full.
-# The published split is used with label_regime=dict(type='from_file',
-# path='data/mtpsl_splits/nyuv2/full.pth'); the seeded draw below builds
-# on any tree, including the tests' tiny one.
+# HiTTs stage 1 (Zhang et al.; re-implemented from the paper,
+# configs/hitts/README.md): the HiTTs model trained on the labels only (L_s,
+# Eq. 5). NYUv2, full. The published split is used with
+# label_regime=dict(type='from_file',
+# path='data/mtpsl_splits/nyuv2/full.pth'); the seeded draw below builds on
+# any tree, including the tests' tiny one.
 _base_ = [
     '../_base_/datasets/nyuv2-288x384.py',
     '../_base_/models/hitts_segnet.py',

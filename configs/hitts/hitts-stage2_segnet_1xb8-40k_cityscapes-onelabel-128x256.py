@@ -1,7 +1,7 @@
-# HiTTs stage 2 on Cityscapes (Zhang et al.; re-implemented from the paper):
-# a NEW HiTTs
-# model trained from scratch on augmented images with GT + the stage-1
-# pseudo labels (L_p, Eq. 7) + the feature loss (L_f, Eq. 6): Eq. (8).
+# HiTTs stage 2 on Cityscapes (Zhang et al.; re-implemented from the
+# paper): a NEW HiTTs model trained from scratch on augmented images with
+# GT + the stage-1 pseudo labels (L_p, Eq. 7) + the feature loss (L_f,
+# Eq. 6): Eq. (8).
 # Before training, HiTTsPseudoLabelHook makes the pseudo supervision with
 # the frozen stage-1 model in pseudo_dir (every rank its shard), or reuses
 # it when its manifest matches (configs/hitts/README.md).

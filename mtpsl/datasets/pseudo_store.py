@@ -74,8 +74,9 @@ def check_manifest(out_dir: str, expected: Mapping) -> bool:
         raise ValueError(
             f'pseudo supervision in {out_dir} was made with {k}='
             f'{found.get(k)!r}, but this run has {k}={expected.get(k)!r} '
-            f'(differing keys: {diff}); remake it (tools/make_pseudo_labels.py '
-            '--overwrite) or point pseudo_dir elsewhere')
+            f'(differing keys: {diff}); remake it '
+            '(tools/make_pseudo_labels.py --overwrite) or point pseudo_dir '
+            'elsewhere')
     return True
 
 

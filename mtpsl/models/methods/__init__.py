@@ -6,5 +6,5 @@ from .toolkit import (encode_prediction, encode_target,
 from .xtc import XTC
 
 __all__ = ['BaseCrossTaskMethod', 'MethodBundle', 'ViewBundle',
-           'PairFiLMMapper', 'HiTTsPseudoSupervision', 'XTC', 'encode_prediction', 'encode_target',
-           'labelled_unlabelled_pairs']
+           'PairFiLMMapper', 'HiTTsPseudoSupervision', 'XTC',
+           'encode_prediction', 'encode_target', 'labelled_unlabelled_pairs']
