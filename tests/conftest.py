@@ -25,6 +25,18 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(autouse=True)
+def restore_field_table():
+    """Each test starts from the field table it found: a pipeline declares
+    its fields (e.g. HiTTs' saved features, whose width depends on the
+    config) for its process, and one process trains one config."""
+    from mtpsl.structures import fields
+    saved = dict(fields.FIELDS)
+    yield
+    fields.FIELDS.clear()
+    fields.FIELDS.update(saved)
+
+
 @pytest.fixture(scope='session')
 def tiny_procedural_root(tmp_path_factory):
     """A 32x48 procedural dataset: 16 train (12 + 4 carved val), 4 test."""

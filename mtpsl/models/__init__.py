@@ -8,3 +8,4 @@ from .multitask_model import MultiTaskModel
 
 __all__ = ['MultiTaskDataPreprocessor', 'MultiTaskModel']
 from .methods import *  # noqa: F401,F403,E402
+from .hitts import *  # noqa: F401,F403,E402

@@ -87,9 +87,42 @@ def _stand_in_sam_maps(cfg, root: str) -> None:
             write_region_map(out, grid_ids(hw, (2, 2)).astype(np.int64))
 
 
+def _write_pseudo_supervision(cfg, out_dir):
+    """Point the config's LoadPseudoSupervision (HiTTs stage 2) at a folder
+    of zero features and no pseudo labels for its (tiny) training images."""
+    import numpy as np
+
+    from mtpsl.datasets import pseudo_store
+    from mtpsl.registry import DATASETS
+    steps = [t for t in cfg.train_dataloader.dataset.pipeline
+             if t['type'] == 'LoadPseudoSupervision']
+    if not steps:
+        return
+    ds_cfg = cfg.train_dataloader.dataset.copy()
+    ds_cfg.pipeline = cfg.train_dataloader.dataset.pipeline[:1]
+    ds = DATASETS.build(ds_cfg)
+    for step in steps:
+        step.pseudo_dir = str(out_dir)
+        stride = step.get('stride', 4)
+        width = step.get('feat_channels', 64)
+        for i in range(len(ds)):
+            h, w = ds[i]['img'].shape[:2]
+            size = (-(-h // stride), -(-w // stride))
+            arrays = {}
+            if step.get('features', True):
+                for task in step.tasks:
+                    arrays[f'feat_{task}'] = np.zeros((width,) + size,
+                                                      np.float16)
+                    arrays[f'conf_{task}'] = np.ones((1,) + size, np.float16)
+            pseudo_store.write_entry(str(out_dir),
+                                     str(ds.get_data_info(i)['img_id']),
+                                     arrays)
+
+
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, REPO) for p in CONFIGS])
-def test_config_builds_and_trains_one_step(path, tiny_procedural_root,
+def test_config_builds_and_trains_one_step(path, tmp_path,
+                                           tiny_procedural_root,
                                            tiny_nyu_root,
                                            tiny_cityscapes_root,
                                            tiny_pascal_root):
@@ -101,9 +134,14 @@ def test_config_builds_and_trains_one_step(path, tiny_procedural_root,
             'pascal-context': tiny_pascal_root,
             'procedural': tiny_procedural_root}[_dataset_kind(path)]
     _stand_in_sam_maps(cfg, root)
-    datasets = {}
+    regime = cfg.train_dataloader.dataset.get('label_regime')
+    if regime is not None and regime.get('type') == 'fewshot':
+        regime.num_labelled = 1  # the tiny trees have 3-12 training images
     for loader in LOADERS:
         cfg[loader].dataset.data_root = root
+    _write_pseudo_supervision(cfg, tmp_path / 'pseudo')
+    datasets = {}
+    for loader in LOADERS:
         datasets[loader] = DATASETS.build(cfg[loader].dataset)
         assert len(datasets[loader]) > 0
     metrics = [METRICS.build(m) for m in cfg.val_evaluator]
