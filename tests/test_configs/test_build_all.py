@@ -65,6 +65,16 @@ def _dataset_kind(path: str) -> str:
     raise AssertionError(f'{name}: no known dataset in the config name')
 
 
+def fit_tiny_tree(cfg, pseudo_dir):
+    """Adapt a config whose data_root points at a tiny tree: a few-shot
+    regime gets 1 labelled image (the trees have 3-12 training images), a
+    HiTTs stage-2 pipeline a folder of pseudo supervision."""
+    regime = cfg.train_dataloader.dataset.get('label_regime')
+    if regime is not None and regime.get('type') == 'fewshot':
+        regime.num_labelled = 1
+    _write_pseudo_supervision(cfg, pseudo_dir)
+
+
 def _write_pseudo_supervision(cfg, out_dir):
     """Point the config's LoadPseudoSupervision (HiTTs stage 2) at a folder
     of zero features and no pseudo labels for its (tiny) training images."""
@@ -111,12 +121,9 @@ def test_config_builds_and_trains_one_step(path, tmp_path,
     root = {'nyuv2': tiny_nyu_root, 'cityscapes': tiny_cityscapes_root,
             'pascal-context': tiny_pascal_root,
             'procedural': tiny_procedural_root}[_dataset_kind(path)]
-    regime = cfg.train_dataloader.dataset.get('label_regime')
-    if regime is not None and regime.get('type') == 'fewshot':
-        regime.num_labelled = 1  # the tiny trees have 3-12 training images
     for loader in LOADERS:
         cfg[loader].dataset.data_root = root
-    _write_pseudo_supervision(cfg, tmp_path / 'pseudo')
+    fit_tiny_tree(cfg, tmp_path / 'pseudo')
     datasets = {}
     for loader in LOADERS:
         datasets[loader] = DATASETS.build(cfg[loader].dataset)
