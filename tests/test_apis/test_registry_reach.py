@@ -55,9 +55,8 @@ def test_user_module_in_custom_imports_trains(tiny_procedural_root,
         '        super().__init__(**kwargs)',
         '        self.extra = nn.Conv2d(self.conv.out_channels,',
         '                               self.conv.out_channels, 1)',
-        '    def forward(self, feats):',
-        '        feat = self.extra(self.conv(feats[self.in_index]))',
-        '        return feat, self.cls(feat)',
+        '    def decode(self, feats):',
+        '        return self.extra(self.conv(feats[self.in_index]))',
     ]) + '\n')
     config = tiny_train_config(
         tiny_procedural_root, str(tmp_path / 'work'), max_iters=2,

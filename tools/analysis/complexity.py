@@ -45,15 +45,18 @@ def _register_hrnet_head():
             super().__init__(task, in_channels=in_channels, **kwargs)
             self.conv = nn.Conv2d(in_channels, in_channels, 1)
 
-        def forward(self, feats):
+        def decode(self, feats):
             size = feats[0].shape[-2:]
             x = torch.cat([feats[0]] + [F.interpolate(
                 f, size=size, mode='bilinear', align_corners=False)
                 for f in feats[1:]], dim=1)
-            feat = self.conv(x)
-            pred = F.interpolate(self.cls(feat), scale_factor=4,
-                                 mode='bilinear', align_corners=False)
-            return feat, activate(self.task, pred)
+            return self.conv(x)
+
+        def activate_logits(self, logits):
+            # x4 before the activation, as the HRNet line does
+            pred = F.interpolate(logits, scale_factor=4, mode='bilinear',
+                                 align_corners=False)
+            return activate(self.task, pred)
 
     MODELS.register_module('ComplexityHRNetHead', force=True,
                            module=ComplexityHRNetHead)

@@ -6,6 +6,21 @@ It may own parameters (mappers, projectors, transfer nets), which live under
 settings (``paramwise_cfg.custom_keys``) and an exported model can drop them
 (``tools/publish_model.py --drop-prefix methods.``). Methods never run in
 ``predict`` or ``_forward``.
+
+Buffers of a method (memory banks, running statistics) follow one stated
+policy, through :meth:`BaseCrossTaskMethod.register_bank`:
+
+- checkpoints: a bank is a persistent buffer (``methods.<name>.<bank>`` and
+  ``methods.<name>.<bank>_count`` in the state dict). Rank 0 saves it;
+  ``--resume`` loads it into every rank, so a resumed run starts from the
+  bank the interrupted one had.
+- DDP: the runner wraps the model with ``broadcast_buffers=False``, so
+  DDP never overwrites a bank. A ``'gathered'`` bank receives, at each
+  :meth:`~BaseCrossTaskMethod.push_to_bank`, the new rows of every rank
+  (all-gathered, in rank order): all ranks hold the same bank, and resume
+  is exact for any number of processes. A ``'per_rank'`` bank keeps each
+  rank's own rows (no communication); resumed, every rank restarts from
+  rank 0's copy, so it is exact on one process only.
 """
 from __future__ import annotations
 
@@ -14,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
+from mmengine.dist import all_gather, get_world_size
 from mmengine.model import BaseModule
 
 from mtpsl.registry import MODELS
@@ -91,6 +107,22 @@ class MethodBundle:
         return self.view1.label_flags[:, self.tasks.index(task)]
 
 
+BANK_POLICIES = ('gathered', 'per_rank')
+
+
+def gather_rows(rows: torch.Tensor) -> torch.Tensor:
+    """``rows`` (N x ...) of every rank concatenated in rank order; the
+    rows themselves outside distributed runs. Ranks may give different N."""
+    if get_world_size() == 1:
+        return rows
+    n = torch.tensor([rows.shape[0]], device=rows.device)
+    counts = [int(c) for c in all_gather(n)]
+    padded = rows.new_zeros((max(counts),) + tuple(rows.shape[1:]))
+    padded[:rows.shape[0]] = rows
+    parts = all_gather(padded)
+    return torch.cat([p[:c] for p, c in zip(parts, counts)])
+
+
 @MODELS.register_module()
 class BaseCrossTaskMethod(BaseModule):
     """Base of the cross-task methods: ``forward(bundle) -> {key: loss}``.
@@ -160,6 +192,56 @@ class BaseCrossTaskMethod(BaseModule):
                                    f'key {key!r} of task {task!r} must '
                                    "start with 'loss_'")
         return losses, terms
+
+    def register_bank(self, name: str, shape: Sequence[int],
+                      policy: str = 'gathered',
+                      dtype: torch.dtype = torch.float32,
+                      fill: float = 0.0) -> torch.Tensor:
+        """A first-in-first-out bank of ``shape[0]`` rows, with its policy
+        for checkpoints and DDP (module docstring); ``<name>_count`` counts
+        the rows filled so far. Returns the bank."""
+        if policy not in BANK_POLICIES:
+            raise ValueError(f'{type(self).__name__}.register_bank({name!r}):'
+                             f' policy {policy!r} not in {BANK_POLICIES}')
+        if not shape or int(shape[0]) < 1:
+            raise ValueError(f'{type(self).__name__}.register_bank({name!r}):'
+                             f' shape {tuple(shape)} needs >= 1 row')
+        self.register_buffer(name, torch.full(tuple(shape), fill,
+                                              dtype=dtype), persistent=True)
+        self.register_buffer(f'{name}_count',
+                             torch.zeros((), dtype=torch.long),
+                             persistent=True)
+        if not hasattr(self, 'bank_policies'):
+            self.bank_policies: Dict[str, str] = {}
+        self.bank_policies[name] = policy
+        return getattr(self, name)
+
+    @torch.no_grad()
+    def push_to_bank(self, name: str, rows: torch.Tensor) -> torch.Tensor:
+        """Put ``rows`` (N x ...) at the front of bank ``name`` (the
+        oldest rows fall off the end); gathered over ranks first for a
+        ``'gathered'`` bank. Returns the bank."""
+        policy = getattr(self, 'bank_policies', {}).get(name)
+        if policy is None:
+            raise KeyError(f'{type(self).__name__}: no bank {name!r}; '
+                           'register it with register_bank')
+        bank = getattr(self, name)
+        rows = rows.detach().to(device=bank.device, dtype=bank.dtype)
+        if tuple(rows.shape[1:]) != tuple(bank.shape[1:]):
+            raise ValueError(f'{type(self).__name__}.push_to_bank({name!r}):'
+                             f' rows of shape {tuple(rows.shape[1:])}, the '
+                             f'bank holds {tuple(bank.shape[1:])}')
+        if policy == 'gathered':
+            rows = gather_rows(rows)
+        size = bank.shape[0]
+        bank.copy_(torch.cat([rows[:size], bank])[:size])
+        count = getattr(self, f'{name}_count')
+        count.fill_(min(size, int(count) + rows.shape[0]))
+        return bank
+
+    def bank_rows(self, name: str) -> torch.Tensor:
+        """The filled rows of bank ``name``, newest first."""
+        return getattr(self, name)[:int(getattr(self, f'{name}_count'))]
 
     def zero_loss(self) -> torch.Tensor:
         """A zero that touches every parameter, so DDP sees them all used
