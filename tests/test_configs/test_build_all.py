@@ -87,6 +87,18 @@ def _stand_in_sam_maps(cfg, root: str) -> None:
             write_region_map(out, grid_ids(hw, (2, 2)).astype(np.int64))
 
 
+def fit_tiny_tree(cfg, pseudo_dir):
+    """Adapt a config whose data_root points at a tiny tree: a few-shot
+    regime gets 1 labelled image (the trees have 3-12 training images), a
+    HiTTs stage-2 pipeline a folder of pseudo supervision, a pipeline
+    reading cached SAM maps stand-in maps."""
+    regime = cfg.train_dataloader.dataset.get('label_regime')
+    if regime is not None and regime.get('type') == 'fewshot':
+        regime.num_labelled = 1
+    _write_pseudo_supervision(cfg, pseudo_dir)
+    _stand_in_sam_maps(cfg, cfg.train_dataloader.dataset.data_root)
+
+
 def _write_pseudo_supervision(cfg, out_dir):
     """Point the config's LoadPseudoSupervision (HiTTs stage 2) at a folder
     of zero features and no pseudo labels for its (tiny) training images."""
@@ -133,13 +145,9 @@ def test_config_builds_and_trains_one_step(path, tmp_path,
     root = {'nyuv2': tiny_nyu_root, 'cityscapes': tiny_cityscapes_root,
             'pascal-context': tiny_pascal_root,
             'procedural': tiny_procedural_root}[_dataset_kind(path)]
-    _stand_in_sam_maps(cfg, root)
-    regime = cfg.train_dataloader.dataset.get('label_regime')
-    if regime is not None and regime.get('type') == 'fewshot':
-        regime.num_labelled = 1  # the tiny trees have 3-12 training images
     for loader in LOADERS:
         cfg[loader].dataset.data_root = root
-    _write_pseudo_supervision(cfg, tmp_path / 'pseudo')
+    fit_tiny_tree(cfg, tmp_path / 'pseudo')
     datasets = {}
     for loader in LOADERS:
         datasets[loader] = DATASETS.build(cfg[loader].dataset)

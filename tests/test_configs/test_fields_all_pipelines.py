@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 from mmcv.transforms import BaseTransform
-from test_build_all import (CONFIGS, _dataset_kind, tiny_cityscapes_root,  # noqa: F401
-                            tiny_nyu_root, tiny_pascal_root)
+from test_build_all import (CONFIGS, _dataset_kind, fit_tiny_tree,  # noqa: F401
+                            tiny_cityscapes_root, tiny_nyu_root,
+                            tiny_pascal_root)
 
 from mtpsl.apis.config import load_config
 from mtpsl.registry import DATASETS, MODELS, TRANSFORMS
@@ -62,7 +63,8 @@ def _check_sample(sample):
 
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[p.split('configs/')[-1] for p in CONFIGS])
-def test_gt_copy_survives_the_training_pipeline(path, tiny_procedural_root,
+def test_gt_copy_survives_the_training_pipeline(path, tmp_path,
+                                                tiny_procedural_root,
                                                 tiny_nyu_root,
                                                 tiny_cityscapes_root,
                                                 tiny_pascal_root):
@@ -72,6 +74,7 @@ def test_gt_copy_survives_the_training_pipeline(path, tiny_procedural_root,
             'procedural': tiny_procedural_root}[_dataset_kind(path)]
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.data_root = root
+    fit_tiny_tree(cfg, tmp_path / 'pseudo')
     ds_cfg.pipeline = _with_copies(ds_cfg.pipeline)
     dataset = DATASETS.build(ds_cfg)
     pre = MODELS.build(cfg.model.data_preprocessor)
