@@ -65,3 +65,19 @@ def test_make_val_split_says_what_is_needed():
     assert fewest_images(0.5) == 2
     train, val = carve(6, 0.1, 0)
     assert len(val) == 1 and len(train) == 5
+
+
+def test_browse_dataset_says_what_is_missing(tiny_procedural_root, tmp_path):
+    import shutil
+
+    from browse_dataset import main as browse
+    root = tmp_path / 'd'
+    shutil.copytree(tiny_procedural_root, root)
+    assert browse([str(root), '--num', '1', '--out',
+                   str(tmp_path / 'ok.png')]) == 0
+    shutil.rmtree(root / 'train' / 'normal')
+    label = np.load(root / 'train' / 'label' / '0.npy')
+    label[0, 0] = 40
+    np.save(root / 'train' / 'label' / '0.npy', label)
+    assert browse([str(root), '--num', '1', '--out',
+                   str(tmp_path / 'g.png')]) == 1
