@@ -54,11 +54,27 @@ def main(argv: list[str] | None = None) -> int:
     num_classes = int(meta.get("num_classes", 13))
     indices = sorted(int(p.stem) for p in (base / "image").glob("*.npy"))[: args.num]
     keys = [k for k in COLUMNS if (base / k).is_dir()]
+    problems = [f"missing folder {base / k} (no {k} column)" for k in COLUMNS if k not in keys]
     rows = []
     for i in indices:
-        maps = load_sample(args.root, args.split, i)
+        try:
+            maps = load_sample(args.root, args.split, i)
+        except Exception as e:  # a corrupt file: say which, keep browsing
+            problems.append(f"could not read sample {i}: {e}")
+            continue
+        for k in keys:
+            if k not in maps:
+                problems.append(f"missing file {base / k / f'{i}.npy'}")
+        label = maps.get("label")
+        if label is not None:
+            bad = (label != -1) & ((label < 0) | (label >= num_classes))
+            if bad.any():
+                problems.append(f"{base / 'label' / f'{i}.npy'}: {int(bad.sum())} labels outside "
+                                f"[0, {num_classes}) (e.g. {int(label[bad].flat[0])}), drawn black")
         vmax = float(maps["depth"].max()) if "depth" in maps and maps["depth"].max() > 0 else 10.0
         rows.append([picture(k, maps[k], num_classes, vmax) for k in keys if k in maps])
+    for problem in problems:
+        print(f"browse_dataset: {problem}", file=sys.stderr)
     if not rows:
         ap.error(f"no samples found in {base / 'image'}")
     grid = make_grid(rows, titles=[f"{k}" for k in keys])
@@ -66,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if not cv2.imwrite(str(args.out), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {args.out}")
     print(f"wrote {args.out} ({len(rows)} samples, columns: {', '.join(keys)})")
-    return 0
+    return 1 if problems else 0
 
 
 if __name__ == '__main__':

@@ -42,6 +42,24 @@ def parse_args(argv=None):
     return args
 
 
+def strict_json_metrics(metrics: dict) -> dict:
+    """``metrics`` as strict JSON: a non-finite value becomes null, and
+    ``null_reasons`` says why (e.g. a class absent from the test set)."""
+    import math
+    out, reasons = {}, {}
+    for key, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            out[key] = None
+            reasons[key] = (f'{value} (no pixel of this class in the GT or '
+                            'the prediction)' if '/IoU.' in key or '/Acc.'
+                            in key else f'{value} (not computable)')
+        else:
+            out[key] = value
+    if reasons:
+        out['null_reasons'] = reasons
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
@@ -67,7 +85,8 @@ def main(argv=None):
         if args.out:
             os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
             with open(args.out, 'w') as f:
-                json.dump(metrics, f, indent=2)
+                json.dump(strict_json_metrics(metrics), f, indent=2,
+                          allow_nan=False)
     shutdown_distributed(runner)
     return metrics
 

@@ -37,14 +37,28 @@ def negative_depth(gt: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return valid & (gt[..., 0] < 0)
 
 
-def non_unit_normals(gt: np.ndarray, valid: np.ndarray,
+def _squared_length(gt: np.ndarray) -> np.ndarray:
+    # a matrix-vector product: numpy reduces a length-3 last axis slowly
+    flat = np.ascontiguousarray(gt, dtype=np.float32).reshape(-1, 3)
+    return (flat * flat) @ np.ones(3, np.float32)
+
+
+def non_unit_normals(gt: np.ndarray, valid: Optional[np.ndarray],
                      tol: float = NORMAL_TOLERANCE
                      ) -> Tuple[np.ndarray, float]:
     """Mask of valid normal pixels whose length is not 1 (within ``tol``),
     and the largest | |n| - 1 | seen."""
-    err = np.abs(np.linalg.norm(gt, axis=-1) - 1.0)
-    err = np.where(valid, err, 0.0)
-    return err > tol, float(err.max(initial=0.0))
+    sq = _squared_length(gt).reshape(gt.shape[:-1])
+    hi2, lo2 = (1 + tol) ** 2, (1 - tol) ** 2
+    if valid is None:  # an all-zero normal is the invalid value
+        if sq.max() <= hi2 and np.where(sq > 0, sq, 1.0).min() >= lo2:
+            return np.zeros(sq.shape, bool), 0.0  # the common case
+        valid = sq > 0
+    off = valid & ((sq > hi2) | (sq < lo2))
+    if not off.any():
+        return off, 0.0
+    worst = float(np.abs(np.sqrt(sq[off]) - 1.0).max())
+    return off, worst
 
 
 def image_out_of_range(img: np.ndarray) -> Tuple[int, float, float]:
@@ -58,28 +72,38 @@ def image_out_of_range(img: np.ndarray) -> Tuple[int, float, float]:
 
 def valid_mask(task: str, gt: np.ndarray) -> np.ndarray:
     """Pixels that are not the task's invalid value (H x W)."""
-    return ~(gt == task_spec(task).invalid).all(axis=-1)
+    invalid = task_spec(task).invalid
+    valid = gt[..., 0] != invalid
+    for c in range(1, gt.shape[-1]):
+        valid |= gt[..., c] != invalid
+    return valid
 
 
-def find_bad_values(task: str, gt: np.ndarray, valid: np.ndarray,
+def find_bad_values(task: str, gt: np.ndarray,
+                    valid: Optional[np.ndarray] = None,
                     max_depth: float = MAX_DEPTH
                     ) -> List[Tuple[str, bool, np.ndarray, str]]:
     """``(kind, certain, mask, what)`` of each defect of one GT map;
-    ``certain`` marks what is wrong for sure (vs. may be intended)."""
+    ``certain`` marks what is wrong for sure (vs. may be intended).
+    ``valid`` (H x W) is computed only when a defect may be present."""
     found = []
     if task == 'depth':
+        lo, hi = float(gt.min()), float(gt.max())
+        if lo >= 0 and hi <= max_depth:  # the common case: one pass each
+            return found
+        valid = valid_mask(task, gt) if valid is None else valid
         neg = negative_depth(gt, valid)
         if neg.any():
             found.append(('negative_depth', True, neg,
                           f'{int(neg.sum())} negative depth values (min '
-                          f'{float(gt[..., 0][neg].min()):.4g})'))
+                          f'{lo:.4g})'))
         far = valid & (gt[..., 0] > max_depth)
         if far.any():
             found.append(('large_depth', False, far,
                           f'{int(far.sum())} depth values above '
-                          f'{max_depth:g} m (max {float(gt.max()):.4g}): '
+                          f'{max_depth:g} m (max {hi:.4g}): '
                           'millimetres instead of metres?'))
-    if task == 'normal' and valid.any():
+    if task == 'normal':
         off, worst = non_unit_normals(gt, valid)
         if off.any():
             found.append(('non_unit_normal', True, off,
@@ -145,9 +169,8 @@ class CheckValues:
                            'they are treated as invalid (unlabelled)')
             if task_spec(task).kind == 'label':
                 continue
-            valid = valid_mask(task, gt)
             for kind, certain, mask, what in find_bad_values(
-                    task, gt, valid, self.max_depth):
+                    task, gt, None, self.max_depth):
                 if certain and self.policy == 'error':
                     raise ValueError(
                         f'{path}: {what}; fix the file, or set bad_values='

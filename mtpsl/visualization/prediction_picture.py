@@ -7,9 +7,10 @@ import numpy as np
 import torch
 
 from mtpsl.evaluation.metrics.normal import angular_errors
-from mtpsl.structures import task_spec
+from mtpsl.structures import TASK_NAMES, task_spec
 from .colorize import (colorize_depth, colorize_label, colorize_normal,
                        make_grid, to_uint8_rgb)
+from .legend import class_legend, colour_bar
 
 
 def _hwc(t: torch.Tensor) -> np.ndarray:
@@ -51,18 +52,28 @@ def draw_prediction(image: np.ndarray, preds: Dict[str, torch.Tensor],
     """
     rows: List[List[np.ndarray]] = [[to_uint8_rgb(image)]]
     titles: List[List[str]] = [['image']]
-    for task, pred in preds.items():
+    height = int(image.shape[0])
+    # a fixed row order (the canonical task order), whatever the dict order
+    for task in sorted(preds, key=lambda t: (
+            TASK_NAMES.index(t) if t in TASK_NAMES else len(TASK_NAMES), t)):
+        pred = preds[task]
         gt = gts.get(task)
+        unit = 'm' if task == 'depth' else ''
         if task_spec(task).kind == 'label':
             def draw(t):
                 return colorize_label(_hwc(t), num_classes.get(task, 2))
+            key = [class_legend(num_classes.get(task, 2), height=height)]
+            key_names = ['classes']
         elif task == 'normal':
             def draw(t):
                 return colorize_normal(_hwc(t))
+            key, key_names = [], []
         else:
             vmax = float(max(pred.max(), gt.max() if gt is not None else 0))
             def draw(t, vmax=vmax):
                 return colorize_depth(_hwc(t), vmin=0.0, vmax=vmax)
+            key = [colour_bar(0.0, vmax, f'{task} {unit}'.strip(), height)]
+            key_names = [f'{task} scale']
         row = [draw(pred)]
         names = [f'{task} pred']
         if gt is not None:
@@ -70,6 +81,12 @@ def draw_prediction(image: np.ndarray, preds: Dict[str, torch.Tensor],
                 else 1.0
             row = [draw(gt)] + row + [_error_map(task, pred, gt, scale / 4)]
             names = [f'{task} GT'] + names + [f'{task} error']
-        rows.append(row)
-        titles.append(names)
+            if task_spec(task).kind != 'label':
+                err_max, err_unit = ((60.0, 'deg') if task == 'normal' else
+                                     (scale / 4, unit))
+                key.append(colour_bar(0.0, err_max, f'err {err_unit}'.strip(),
+                                      height))
+                key_names.append(f'{task} error scale')
+        rows.append(row + key)
+        titles.append(names + key_names)
     return make_grid(rows, titles=titles)
