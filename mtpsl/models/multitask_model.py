@@ -190,7 +190,7 @@ class MultiTaskModel(BaseModel):
             labelled[task] = bool(flags.any()) and bool(
                 (target != invalid).any())
             task_losses[task] = head.loss_by_feat(outputs[task], target)
-        method_losses = {}
+        method_losses, terms = {}, {}
         if len(self.methods):
             view1 = make_view_bundle(inputs, feats, outputs, targets,
                                      torch.stack(flag_cols, dim=1),
@@ -198,6 +198,11 @@ class MultiTaskModel(BaseModel):
             method_losses, terms = self.method_losses(
                 view1, data_samples, inputs_view2, view2_out)
             task_losses = merge_task_terms(task_losses, terms)
+        # what a method added to a task's group needs no label of that task
+        # (XTasC's consistency, HiTTs' pseudo labels): the log keeps it on a
+        # step where the task is unsupervised (UnsupervisedLossLogHook)
+        self.method_term_keys = frozenset(
+            f'{t}.{k}' for t, named in terms.items() for k in named)
         if getattr(self.balancer, 'needs_shared_params', False):
             losses = self.balancer(task_losses, labelled,
                                    shared_params=self.shared_params())
@@ -224,8 +229,7 @@ class MultiTaskModel(BaseModel):
         n = inputs.shape[0]
         feats = self.extract_feat(torch.cat([inputs, inputs_view2]))
         outputs = self.forward_heads(feats, inputs.shape[-2:])
-        split = [{t: {k: v[sl] for k, v in o.items()}
-                  for t, o in outputs.items()}
+        split = [{t: o.batch_slice(sl) for t, o in outputs.items()}
                  for sl in (slice(0, n), slice(n, None))]
         return (tuple(f[:n] for f in feats), split[0],
                 (tuple(f[n:] for f in feats), split[1]))

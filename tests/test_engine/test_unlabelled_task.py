@@ -68,6 +68,20 @@ def test_hook_drops_only_unsupervised_tasks():
                                'xtc.loss_con']
 
 
+def test_hook_keeps_method_terms_of_an_unsupervised_task():
+    """A method's term in the task's group (XTasC's consistency) needs no
+    label of the task: it stays in the log."""
+    from types import SimpleNamespace
+    samples = [_sample(dict(sem_seg=True, depth=False, normal=False))]
+    model = SimpleNamespace(method_term_keys=frozenset({'depth.loss_xtasc'}))
+    runner = SimpleNamespace(model=SimpleNamespace(module=model))
+    outputs = {'sem_seg.loss_ce': 1.0, 'depth.loss_l1': 0.0,
+               'depth.loss_xtasc': 0.3, 'normal.loss_cos': 0.0}
+    UnsupervisedLossLogHook().after_train_iter(
+        runner, 0, dict(data_samples=samples), outputs)
+    assert sorted(outputs) == ['depth.loss_xtasc', 'sem_seg.loss_ce']
+
+
 @pytest.mark.slow
 def test_training_log_has_no_zero_for_an_unlabelled_task(
         tiny_procedural_root, tmp_path):

@@ -124,12 +124,12 @@ def test_each_group_is_weighted_as_a_whole_by_uncertainty():
         out = model.forward_tasks(data['inputs'])
         # the batch is padded from 32 x 40 to 32 x 64: the terms count the
         # images' own pixels only
-        seg = out['sem_seg']['pred'][..., :32, :40]
-        depth = out['depth']['pred'][..., :32, :40]
-        assert out['depth']['pred'].shape[-1] == 64
+        seg = out['sem_seg'].pred[..., :32, :40]
+        depth = out['depth'].pred[..., :32, :40]
+        assert out['depth'].pred.shape[-1] == 64
         xt = model.methods.xtasc
-        to_depth, to_seg = xt.transfer(out['sem_seg']['pred'],
-                                       out['depth']['pred'])
+        to_depth, to_seg = xt.transfer(out['sem_seg'].pred,
+                                       out['depth'].pred)
         to_depth, to_seg = to_depth[..., :32, :40], to_seg[..., :32, :40]
         gt_seg = torch.stack([s.gt('sem_seg') for s in data['data_samples']])
         ce = F.cross_entropy(seg, gt_seg[:, 0, :32, :40].long(),

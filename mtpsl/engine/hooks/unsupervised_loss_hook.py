@@ -19,7 +19,9 @@ def unsupervised_tasks(data_samples: Iterable, tasks: Iterable[str]
 @HOOKS.register_module()
 class UnsupervisedLossLogHook(Hook):
     """Drop ``<task>.*`` from a step's log values when no image of this
-    rank's batch is labelled for ``task``.
+    rank's batch is labelled for ``task``, except the terms a cross-task
+    method added to the task's group (they need no label of the task; the
+    model lists them in ``method_term_keys``).
 
     The model still returns that task's exact-zero loss (the graph touches
     every parameter, as DDP needs); only its log entry goes, so MMEngine's
@@ -40,6 +42,10 @@ class UnsupervisedLossLogHook(Hook):
         if not samples or not hasattr(samples[0], 'is_labelled'):
             return
         tasks = samples[0].metainfo.get('label_flags', {}).keys()
+        model = getattr(runner, 'model', None)
+        model = getattr(model, 'module', model)
+        keep = getattr(model, 'method_term_keys', frozenset())
         for task in unsupervised_tasks(samples, tasks):
-            for key in [k for k in outputs if k.startswith(f'{task}.')]:
+            for key in [k for k in outputs
+                        if k.startswith(f'{task}.') and k not in keep]:
                 outputs.pop(key)

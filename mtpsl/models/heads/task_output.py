@@ -49,3 +49,18 @@ class TaskOutput:
     pred: torch.Tensor
     stride: Stride = 1
     extras: Dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def batch_slice(self, images: slice) -> 'TaskOutput':
+        """The output of some images of the batch (e.g. one view of a
+        joint two-view forward). Extras of 3 or more dims whose first dim
+        is the batch are sliced; the others (``bin_centres``) are shared."""
+        n = self.pred.shape[0]
+
+        def cut(value):
+            if (isinstance(value, torch.Tensor) and value.dim() >= 3
+                    and value.shape[0] == n):
+                return value[images]
+            return value
+        return TaskOutput(feat=self.feat[images], logits=self.logits[images],
+                          pred=self.pred[images], stride=self.stride,
+                          extras={k: cut(v) for k, v in self.extras.items()})
