@@ -91,7 +91,7 @@ def one_cycle(tmp: str, data_root: str, cycle: int, iters: int,
     xtc = write_config(
         work + '_xtc.py', XTC, data_root, work + '/xtc', iters,
         extra=", methods=[dict(type='XTC', num_classes=dict(sem_seg=13), "
-              "feat_channels=8, mapper_widths=w, use_view2=False)]",
+              "feat_channels=8, mapper=dict(widths=w))]",
         hooks="dict(type='RankAgreementHook')")
     train, test = osp.join('tools', 'train.py'), osp.join('tools', 'test.py')
     steps = [

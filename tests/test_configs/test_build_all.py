@@ -95,6 +95,9 @@ def fit_tiny_tree(cfg, pseudo_dir):
     regime = cfg.train_dataloader.dataset.get('label_regime')
     if regime is not None and regime.get('type') == 'fewshot':
         regime.num_labelled = 1
+    if regime is not None:
+        # 3 images cannot label each of PASCAL's 5 tasks once (onelabel)
+        regime.allow_unlabelled_tasks = True
     _write_pseudo_supervision(cfg, pseudo_dir)
     _stand_in_sam_maps(cfg, cfg.train_dataloader.dataset.data_root)
 

@@ -49,7 +49,7 @@ def _model_cfg(xtc):
 
 
 def test_method_takes_num_classes_from_the_heads():
-    xtc = dict(type='XTC', feat_channels=8, mapper_widths=(4, 8, 8, 8, 8))
+    xtc = dict(type='XTC', feat_channels=8, mapper=dict(widths=(4, 8, 8, 8, 8)))
     model = MODELS.build(_model_cfg(xtc))
     assert model.methods['xtc'].num_classes == dict(sem_seg=6)
     # the mapper's sem_seg input has one channel per class

@@ -82,7 +82,7 @@ def test_inverse_depth_dataset(tmp_path):
     ref = make_tiny_cityscapes(tmp_path, n_train=2, n_test=1)
     ds = _ds(tmp_path, depth_target='inverse_depth')
     names = [type(t).__name__ for t in ds.pipeline.transforms]
-    assert names == ['LoadMultiTaskNpy', 'InverseDepth',
+    assert names == ['LoadMultiTaskNpy', 'CheckValues', 'InverseDepth',
                      'PackMultiTaskInputs']
     for i in range(2):
         d = ref['train'][i]['depth']

@@ -34,7 +34,15 @@ def _close(a, b, rel=1e-5):
                for x, y in zip(a, b))
 
 
-@pytest.mark.parametrize('name', sorted(GOLDEN))
+# Issue 11 made the XTC configs compute what XTC's release computes: a new
+# mapper (other keys), per-image aggregation and a nested second view (other
+# losses). Even the plain model differs: the mapper is built before
+# ``init_weights`` re-draws the backbone, so its size moves the seeded
+# stream. Their entries stay as the record of the old configs.
+CHANGED_ON_PURPOSE = {n for n in GOLDEN if n.startswith('xtc_')}
+
+
+@pytest.mark.parametrize('name', sorted(set(GOLDEN) - CHANGED_ON_PURPOSE))
 def test_keys_and_outputs_unchanged(name):
     got = model_fingerprint(load_config(CONFIGS[name]).model)
     want = GOLDEN[name]

@@ -31,7 +31,7 @@ def test_demo_trains_both_and_draws_them_side_by_side(tiny_procedural_root,
          tiny_procedural_root, '--preset', 'none', '--work-dir', work,
          '--num-pictures', '3', '--cfg-options', *NARROW,
          '--method-cfg-options', 'model.methods.0.feat_channels=8',
-         'model.methods.0.mapper_widths=(4,8,8,8,8)'],
+         'model.methods.0.mapper.widths=(4,8,8,8,8)'],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     table = out.stdout.split('trained with one label per image:')[1]

@@ -100,7 +100,9 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str) -> dict:
     name = osp.splitext(osp.basename(run.config))[0]
     # methods never run at inference: the published model is the network
     published = publish(final, osp.join(work_dir, 'published'), name,
-                        drop_prefix=('methods.', ))
+                        drop_prefix=('methods.', ),
+                        # the run's own training checkpoint, made above
+                        trust_checkpoint=True)
     test_cfg = cfg.copy()
     test_cfg.model.pop('methods', None)
     test_cfg.experiment_name = f'{run.run_id}_test'
