@@ -17,8 +17,17 @@ depth above ``max_depth`` m    warn (millimetres?), all modes
 
 Warnings are printed once per file, with the count of pixels. The
 detectors are shared with ``check_dataset`` (:mod:`mtpsl.datasets.checks`).
+
+A sample whose files all passed clean is not checked again while none of
+them changes on disk (path, size and modification time are compared): the
+check runs right after loading, before any augmentation, so the arrays it
+sees depend on the files alone. Each process (each DataLoader worker)
+remembers its own clean samples; with ``persistent_workers`` the check
+costs one pass over the data, then a ``stat`` per file.
 """
 from __future__ import annotations
+
+import os
 
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -38,9 +47,12 @@ def negative_depth(gt: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def _squared_length(gt: np.ndarray) -> np.ndarray:
-    # a matrix-vector product: numpy reduces a length-3 last axis slowly
-    flat = np.ascontiguousarray(gt, dtype=np.float32).reshape(-1, 3)
-    return (flat * flat) @ np.ones(3, np.float32)
+    # three strided products: numpy reduces a length-3 last axis slowly
+    g = np.asarray(gt, dtype=np.float32)
+    sq = g[..., 0] * g[..., 0]
+    sq += g[..., 1] * g[..., 1]
+    sq += g[..., 2] * g[..., 2]
+    return sq.reshape(-1)
 
 
 def non_unit_normals(gt: np.ndarray, valid: Optional[np.ndarray],
@@ -51,8 +63,10 @@ def non_unit_normals(gt: np.ndarray, valid: Optional[np.ndarray],
     sq = _squared_length(gt).reshape(gt.shape[:-1])
     hi2, lo2 = (1 + tol) ** 2, (1 - tol) ** 2
     if valid is None:  # an all-zero normal is the invalid value
-        if sq.max() <= hi2 and np.where(sq > 0, sq, 1.0).min() >= lo2:
-            return np.zeros(sq.shape, bool), 0.0  # the common case
+        # the common case, in two passes: sq * (sq - lo2) < 0 exactly
+        # where 0 < sq < lo2
+        if sq.max() <= hi2 and (sq * (sq - lo2)).min() >= 0:
+            return np.zeros(sq.shape, bool), 0.0
         valid = sq > 0
     off = valid & ((sq > hi2) | (sq < lo2))
     if not off.any():
@@ -129,8 +143,28 @@ class CheckValues:
         self.policy, self.max_depth, self.where = policy, max_depth, where
         self._warned: Set[Tuple[str, str]] = set()
         self.messages: List[str] = []  # every warning printed, in order
+        # (path, size, mtime_ns) of the files of each sample that passed
+        self._clean: Set[tuple] = set()
+        self._found = False  # a defect seen in the sample being checked
+
+    @staticmethod
+    def _signature(results: dict) -> Optional[tuple]:
+        """The sample's files with their size and modification time (None
+        when a file is not known or cannot be stat-ed)."""
+        gt_paths = results.get('gt_paths', {})
+        paths = [results.get('img_path')] + [
+            gt_paths.get(t) for t in sorted(results.get('gt_maps', {}))]
+        if any(p is None for p in paths):
+            return None
+        try:
+            stats = [os.stat(p) for p in paths]
+        except (OSError, TypeError):
+            return None
+        return tuple((p, st.st_size, st.st_mtime_ns)
+                     for p, st in zip(paths, stats))
 
     def _warn(self, path: str, kind: str, message: str) -> None:
+        self._found = True
         if (path, kind) in self._warned:
             return
         self._warned.add((path, kind))
@@ -158,6 +192,16 @@ class CheckValues:
 
     def __call__(self, results: dict) -> dict:
         """Apply the policy to one loaded sample (``img``, ``gt_maps``)."""
+        signature = self._signature(results)
+        if signature is not None and signature in self._clean:
+            return results
+        self._found = False
+        self._check(results)
+        if signature is not None and not self._found:
+            self._clean.add(signature)
+        return results
+
+    def _check(self, results: dict) -> None:
         self._check_image(results)
         gt_paths: Dict[str, str] = results.get('gt_paths', {})
         nonfinite: Dict[str, int] = results.get('num_nonfinite', {})
@@ -183,7 +227,6 @@ class CheckValues:
                     self._warn(path, kind, f'{what}; made invalid')
                 else:
                     self._warn(path, kind, what)
-        return results
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(policy={self.policy!r}, '

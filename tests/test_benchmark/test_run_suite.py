@@ -130,3 +130,50 @@ def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
     assert f'`{mtl["run_id"]}`' in table
     for name in ('plot_g.png', 'val_curve_g.png', 'summary.json'):
         assert os.path.getsize(osp.join(results, name)) > 1000
+
+
+@pytest.mark.parametrize('run_id,first_id', [
+    ('3task__hitts_stage2__randomlabels__s1',
+     '3task__hitts_stage1__randomlabels__s1'),
+    ('3task__naive_stage2__onelabel__s2', '3task__mtl_binned__onelabel__s2')])
+def test_second_stage_is_pointed_at_its_own_first_stage(tmp_path, run_id,
+                                                        first_id):
+    """A shipped second stage (``after``): every use of its stage variables
+    is rebound to the first stage's run of the same regime and seed, its
+    config as that run trained it, and a pseudo folder in the second
+    stage's own work dir."""
+    from tools.benchmark.run_one import chain_stage, run_config
+    from tools.benchmark.suite import expand, load_suite
+    suite = load_suite(osp.join(REPO, 'tools', 'benchmark', 'suites',
+                                'procedural-96x128.py'))
+    runs = {r.run_id: r for r in expand(suite, REPO)}
+    run = runs[run_id]
+    work_root = str(tmp_path / 'work')
+    cfg = run_config(run, suite, osp.join(work_root, suite['name'], run_id))
+    with pytest.raises(FileNotFoundError, match=first_id):
+        chain_stage(cfg, run, suite, work_root, runs)
+    ckpt = osp.join(work_root, suite['name'], first_id, 'iter_600.pth')
+    os.makedirs(osp.dirname(ckpt))
+    open(ckpt, 'wb').close()
+    chained = chain_stage(cfg, run, suite, work_root, runs)
+    pseudo = osp.join(work_root, suite['name'], run_id, 'pseudo')
+    assert chained == dict(after=first_id, stage1_checkpoint=ckpt,
+                           pseudo_dir=pseudo)
+    hook, = [h for h in cfg.custom_hooks
+             if h['type'] == 'HiTTsPseudoLabelHook']
+    assert hook['checkpoint'] == ckpt and hook['pseudo_dir'] == pseudo
+    loaders = [t for t in cfg.train_dataloader.dataset.pipeline
+               if t['type'] == 'LoadPseudoSupervision']
+    assert [t['pseudo_dir'] for t in loaders] == [pseudo]
+    # the first stage as its run trained it: the suite's seed, regime, data
+    stage1 = hook['stage1_config']
+    seed = runs[first_id].seed
+    assert isinstance(stage1, dict) and stage1['randomness'] == dict(
+        seed=seed)
+    assert stage1['train_dataloader']['dataset']['label_regime'] == dict(
+        type=runs[first_id].regime, seed=seed)
+    assert stage1['train_dataloader']['dataset']['data_root'] == \
+        suite['dataset']['root']
+    # nothing still names the file's own stage-1 paths
+    assert 'work_dirs/hitts-stage1' not in repr(cfg.to_dict()) and \
+        'work_dirs/mtl-binned' not in repr(cfg.to_dict())

@@ -89,18 +89,50 @@ def test_bad_suites_name_the_key(tmp_path):
     assert parse_shard('1/3') == (1, 3)
 
 
+def test_method_narrows_seeds_and_regimes_and_chains_a_stage(tmp_path):
+    body = BASE.format(new='c.py').replace(
+        "new=dict(config='c.py')",
+        "new=dict(config='c.py', seeds=(1, ), regimes=('onelabel', )),\n"
+        "stage2=dict(config='d.py', after='new', seeds=(1, ))")
+    runs = expand(load_suite(_suite_file(tmp_path, body)), str(tmp_path))
+    ids = [r.run_id for r in runs if r.method in ('new', 'stage2')]
+    assert ids == ['g__new__onelabel__s1', 'g__stage2__onelabel__s1',
+                   'g__stage2__randomlabels__s1']
+    second = [r for r in runs if r.method == 'stage2']
+    assert [r.after_id for r in second] == ['g__new__onelabel__s1',
+                                            'g__new__randomlabels__s1']
+    assert all(r.after is None for r in runs if r.method != 'stage2')
+
+
+def test_bad_method_keys_name_the_method(tmp_path):
+    def load(replacement):
+        return load_suite(_suite_file(tmp_path, BASE.format(
+            new='c.py').replace("new=dict(config='c.py')", replacement)))
+    with pytest.raises(SuiteError, match=r"methods.new: unknown key\(s\) "
+                       r"\['seed'\]"):
+        load("new=dict(config='c.py', seed=1)")
+    with pytest.raises(SuiteError, match=r"methods.new.seeds: \[5\] not in"):
+        load("new=dict(config='c.py', seeds=(5, ))")
+    # a stage must follow the method it starts from
+    with pytest.raises(SuiteError, match="methods.new.after: 'later' must "
+                       'name a method listed before it'):
+        load("new=dict(config='c.py', after='later'), "
+             "later=dict(config='c.py')")
+
+
 def test_shipped_suite_names_every_method():
     suite = load_suite(SHIPPED)
     runs = expand(suite, REPO)
     methods = {(r.group, r.method) for r in runs}
     for name in ('stl_sem_seg', 'stl_depth', 'stl_normal', 'mtl', 'xtc',
                  'ccr', 'rc_oracle', 'rc_superpixel', 'hitts_stage1',
-                 'hitts_stage2'):
+                 'hitts_stage2', 'mtl_binned', 'naive_stage2'):
         assert ('3task', name) in methods
     for name in ('st_sem_seg', 'st_depth', 'mt', 'align_net', 'xtasc'):
         assert ('2task', name) in methods
-    assert len(runs) == 10 * 2 * 3 + 5 * 1 * 3
-    # what is on main today runs; the rest is reported MISSING
-    present = {r.method for r in runs if not r.missing}
-    assert {'stl_sem_seg', 'stl_depth', 'stl_normal', 'mtl',
-            'xtc'} <= present
+    # 3 tasks: 10 methods x 2 regimes, 2 naive-pseudo-label ones onelabel
+    # only; 2 tasks: 5 methods full, MT and XTasC onelabel too; 3 seeds
+    assert len(runs) == (10 * 2 + 2) * 3 + (5 + 2) * 3
+    assert all(not r.missing for r in runs)
+    stage2 = [r for r in runs if r.method == 'hitts_stage2']
+    assert stage2[0].after_id == '3task__hitts_stage1__onelabel__s0'

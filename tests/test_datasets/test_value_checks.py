@@ -119,3 +119,50 @@ def test_dataset_applies_the_policy_after_loading(tmp_path):
     masked = NYUv2Dataset(data_root=str(tmp_path), pipeline=pipeline,
                           bad_values='mask')
     assert masked[0]['gt_maps']['depth'].min() == 0.0
+
+
+def test_clean_files_are_checked_once_until_they_change(tmp_path,
+                                                        monkeypatch):
+    """A sample whose files passed is not checked again; a file rewritten
+    on disk (new size / modification time) is, and its defect is raised;
+    a sample with a defect is checked every time (its warning is once)."""
+    import os
+
+    import mtpsl.datasets.value_checks as vc
+    paths = {}
+    for name in ('img', 'depth', 'normal'):
+        paths[name] = str(tmp_path / f'{name}.npy')
+        np.save(paths[name], np.zeros(3))
+    calls = []
+    real = vc.find_bad_values
+    monkeypatch.setattr(vc, 'find_bad_values',
+                        lambda task, *a, **k: calls.append(task) or
+                        real(task, *a, **k))
+
+    def sample(depth):
+        s = _sample(depth, _unit_normals())
+        s['img_path'] = paths['img']
+        s['gt_paths'] = dict(depth=paths['depth'], normal=paths['normal'])
+        return s
+    check = CheckValues('error')
+    check(sample(_depth()))
+    assert sorted(calls) == ['depth', 'normal']
+    check(sample(_depth()))
+    check(sample(_depth()))
+    assert len(calls) == 2  # not checked again
+    # the depth file rewritten (now negative): checked again, and raised
+    np.save(paths['depth'], np.zeros(5))
+    os.utime(paths['depth'], ns=(1, 10 ** 18))
+    with pytest.raises(ValueError, match='3 negative depth'):
+        check(sample(_depth(neg=3)))
+    assert calls[2:] == ['depth']  # raised before the normals
+    # a sample with a defect (warned) is checked on every call
+    warn = CheckValues('warn')
+    for _ in range(3):
+        warn(sample(_depth(big=2)))
+    assert len(calls) == 3 + 3 * 2 and len(warn.messages) == 1
+    # a sample whose files cannot be stat-ed is checked every time
+    anonymous = CheckValues('error')
+    for _ in range(2):
+        anonymous(_sample(_depth(), _unit_normals()))
+    assert len(calls) == 9 + 2 * 2

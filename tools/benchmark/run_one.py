@@ -62,6 +62,50 @@ def run_config(run: Run, suite: dict, work_dir: str):
     return cfg
 
 
+# the variables of a second-stage config that name its first stage
+STAGE_VARS = ('stage1_config', 'stage1_checkpoint', 'pseudo_dir')
+
+
+def _rebind(node, old_to_new: dict):
+    """``node`` with every value equal to a key of ``old_to_new`` (a
+    string) replaced by its value, through dicts and lists."""
+    if isinstance(node, dict):
+        return type(node)({k: _rebind(v, old_to_new) for k, v in node.items()})
+    if isinstance(node, (list, tuple)):
+        return type(node)(_rebind(v, old_to_new) for v in node)
+    if isinstance(node, str) and node in old_to_new:
+        return old_to_new[node]
+    return node
+
+
+def chain_stage(cfg, run: Run, suite: dict, work_root: str,
+                runs: dict) -> dict:
+    """Point a second-stage run at ITS first stage: the run of
+    ``run.after`` with the same regime and seed (its config as that run
+    trained it, its final checkpoint) and a pseudo-supervision folder in
+    this run's work dir. The config names its first stage with the
+    variables ``stage1_config``, ``stage1_checkpoint`` and ``pseudo_dir``;
+    every use of them is rebound. Returns what was rebound."""
+    missing = [v for v in STAGE_VARS if v not in cfg]
+    if missing:
+        raise KeyError(f'{run.config}: a run with after={run.after!r} needs '
+                       f'the variables {STAGE_VARS}; missing {missing}')
+    first = runs[run.after_id]
+    first_dir = osp.join(work_root, suite['name'], first.run_id)
+    first_cfg = run_config(first, suite, first_dir)
+    ckpt = osp.join(first_dir, f'iter_{first_cfg.train_cfg.max_iters}.pth')
+    if not osp.isfile(ckpt):
+        raise FileNotFoundError(f'{run.run_id}: the checkpoint of its first '
+                                f'stage {first.run_id} is missing: {ckpt}')
+    new = dict(stage1_config=first_cfg.to_dict(), stage1_checkpoint=ckpt,
+               pseudo_dir=osp.join(cfg.work_dir, 'pseudo'))
+    old_to_new = {cfg[v]: new[v] for v in STAGE_VARS}
+    for key in list(cfg.keys()):
+        cfg[key] = _rebind(cfg[key], old_to_new)
+    return dict(after=first.run_id, stage1_checkpoint=ckpt,
+                pseudo_dir=new['pseudo_dir'])
+
+
 def peak_memory_mib() -> dict:
     """Peak resident memory of this process (and CUDA's peak allocation)."""
     import torch
@@ -81,7 +125,8 @@ def val_curve(work_dir: str) -> list:
     return [by_iter[i] for i in sorted(by_iter)]
 
 
-def execute(run: Run, suite: dict, out_dir: str, work_root: str) -> dict:
+def execute(run: Run, suite: dict, out_dir: str, work_root: str,
+            runs: dict = None) -> dict:
     """Train, publish, test; the run's record (written to ``out_dir``)."""
     import torch
 
@@ -89,6 +134,8 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str) -> dict:
     from tools.publish_model import publish
     work_dir = osp.join(work_root, suite['name'], run.run_id)
     cfg = run_config(run, suite, work_dir)
+    chained = chain_stage(cfg, run, suite, work_root, runs or {}) \
+        if run.after else None
     commit = git_commit(ROOT)  # the code the run starts with
     load = os.getloadavg()
     start = time.time()
@@ -135,8 +182,23 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str) -> dict:
                      loadavg_end=[round(x, 2) for x in os.getloadavg()],
                      malloc_env={k: v for k, v in os.environ.items()
                                  if k.startswith('MALLOC_')}))
+    if chained is not None:
+        record['after'] = chained['after']
+        record['pseudo_quality'] = pseudo_quality(
+            chained['pseudo_dir'], suite['dataset']['root'])
     write_record(out_dir, record)
     return record
+
+
+def pseudo_quality(pseudo_dir: str, data_root: str) -> dict:
+    """Share of pixels kept per task and their accuracy against the GT
+    the training never loaded (``tools/analysis/pseudo_label_quality.py``).
+    """
+    from tools.analysis.pseudo_label_quality import quality
+    # strict JSON: a task with no kept pixel has no accuracy (null)
+    return {task: {k: (None if isinstance(v, float) and v != v else v)
+                   for k, v in q.items()}
+            for task, q in quality(pseudo_dir, data_root).items()}
 
 
 def main(argv=None):
@@ -148,7 +210,7 @@ def main(argv=None):
     run = runs[args.run_id]
     if run.missing:
         raise SystemExit(f'{run.run_id}: config {run.config} does not exist')
-    record = execute(run, suite, args.out, args.work_root)
+    record = execute(run, suite, args.out, args.work_root, runs)
     print(f'[benchmark] {run.run_id}: ' + ', '.join(
         f'{k}={v:.4g}' for k, v in sorted(record['metrics'].items())
         if k.split('/')[-1] in ('mIoU', 'abs_err', 'mean')))

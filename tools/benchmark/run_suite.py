@@ -136,7 +136,7 @@ def main(argv=None):
     elif not osp.isdir(data['root']):
         raise SystemExit(f'dataset root {data["root"]} does not exist')
     env = run_env(suite)
-    failed = []
+    failed, waiting = [], []
     for k, run in enumerate(runs):
         where = f'[{k + 1}/{len(runs)}] {run.run_id}'
         if states[run.run_id] == 'done':
@@ -145,6 +145,13 @@ def main(argv=None):
         if states[run.run_id] == 'missing':
             print(f'{where}: MISSING config {osp.relpath(run.config, ROOT)}'
                   ' (method not on this branch yet)', flush=True)
+            continue
+        if run.after_id and not osp.isfile(record_path(out_dir,
+                                                       run.after_id)):
+            # its first stage failed or was not selected: nothing to start
+            waiting.append(run.run_id)
+            print(f'{where}: WAITING for its first stage {run.after_id} '
+                  '(no record yet), skipped', flush=True)
             continue
         if args.dry_run:
             print(f'{where}: would run', flush=True)
@@ -169,8 +176,9 @@ def main(argv=None):
     missing = [r for r in runs if states[r.run_id] == 'missing']
     print(f'{len(runs)} runs selected: '
           f'{sum(s == "done" for s in states.values())} done before, '
-          f'{len(missing)} MISSING a config, {len(failed)} failed')
-    return 1 if failed else 0
+          f'{len(missing)} MISSING a config, {len(failed)} failed, '
+          f'{len(waiting)} waiting for a first stage')
+    return 1 if failed or waiting else 0
 
 
 if __name__ == '__main__':

@@ -13,7 +13,11 @@ A suite file is Python (read with MMEngine's Config) defining:
 - ``groups``: a list of ``dict(name, tasks, seeds, regimes, methods, mtl,
   stl)``: ``methods`` is ``{method name: dict(config=path, cfg_options=
   {...})}``, ``mtl`` names the multi-task baseline, ``stl`` maps each task
-  to the method name of its single-task reference.
+  to the method name of its single-task reference. A method may narrow the
+  group's ``seeds`` / ``regimes`` with its own, and name with ``after`` the
+  method (listed before it) whose run of the same regime and seed it
+  starts from: a second stage (HiTTs' stage 2 reads that run's checkpoint
+  and writes its pseudo supervision in its own work dir).
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ REQUIRED_KEYS = ('name', 'dataset', 'regimes', 'groups')
 # regimes that draw nothing (they take no seed)
 UNSEEDED_REGIMES = ('full', 'from_file')
 GROUP_KEYS = ('name', 'tasks', 'seeds', 'regimes', 'methods', 'mtl', 'stl')
+METHOD_KEYS = {'config', 'cfg_options', 'relative_cost', 'seeds', 'regimes',
+               'after'}
 
 
 class SuiteError(ValueError):
@@ -46,6 +52,14 @@ class Run:
     cfg_options: Dict[str, Any] = field(hash=False, compare=False)
     role: str = 'method'
     task: Optional[str] = None
+    after: Optional[str] = None
+
+    @property
+    def after_id(self) -> Optional[str]:
+        """The run id of the first-stage run this run starts from."""
+        if self.after is None:
+            return None
+        return f'{self.group}__{self.after}__{self.regime}__s{self.seed}'
 
     @property
     def run_id(self) -> str:
@@ -95,10 +109,25 @@ def load_suite(path: str) -> dict:
                                  f'{regime!r}; the suite defines '
                                  f'{sorted(suite["regimes"])}')
         methods = group['methods']
-        for name, spec in methods.items():
+        for k, (name, spec) in enumerate(methods.items()):
             if '__' in name or 'config' not in spec:
                 raise SuiteError(f'{where}.methods.{name}: needs a config '
                                  "and a name without '__'")
+            unknown = set(spec) - METHOD_KEYS
+            if unknown:
+                raise SuiteError(f'{where}.methods.{name}: unknown key(s) '
+                                 f'{sorted(unknown)}; allowed: '
+                                 f'{sorted(METHOD_KEYS)}')
+            for key in ('seeds', 'regimes'):
+                extra = set(spec.get(key, ())) - set(group[key])
+                if extra:
+                    raise SuiteError(f'{where}.methods.{name}.{key}: '
+                                     f'{sorted(extra)} not in the group\'s '
+                                     f'{key} {list(group[key])}')
+            after = spec.get('after')
+            if after is not None and after not in list(methods)[:k]:
+                raise SuiteError(f'{where}.methods.{name}.after: {after!r} '
+                                 'must name a method listed before it')
         for key in [group['mtl']] + list(group['stl'].values()):
             if key not in methods:
                 raise SuiteError(f'{where}: baseline {key!r} is not one of '
@@ -145,8 +174,8 @@ def expand(suite: dict, root: str = '.') -> List[Run]:
                                     f'{group["name"]}.{method}')
             role = ('mtl' if method == group['mtl'] else
                     'stl' if method in stl_of else 'method')
-            for regime in group['regimes']:
-                for seed in group['seeds']:
+            for regime in spec.get('regimes', group['regimes']):
+                for seed in spec.get('seeds', group['seeds']):
                     options = {**common, **group.get('cfg_options', {}),
                                **spec.get('cfg_options', {})}
                     runs.append(Run(
@@ -155,7 +184,7 @@ def expand(suite: dict, root: str = '.') -> List[Run]:
                         config=config,
                         regime_cfg=regime_for(suite, regime, int(seed)),
                         cfg_options=options, role=role,
-                        task=stl_of.get(method)))
+                        task=stl_of.get(method), after=spec.get('after')))
     return runs
 
 

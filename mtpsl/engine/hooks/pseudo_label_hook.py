@@ -28,7 +28,9 @@ class HiTTsPseudoLabelHook(Hook):
     """Make or reuse the pseudo supervision of a HiTTs stage-2 run.
 
     Args:
-        stage1_config: the stage-1 config file.
+        stage1_config: the stage-1 config file, or the config itself (a
+            dict: e.g. the benchmark runner's stage-1 run with its seed and
+            regime).
         checkpoint: the stage-1 checkpoint.
         pseudo_dir: the folder (the stage-2 pipeline's
             ``LoadPseudoSupervision`` reads the same one).
@@ -81,7 +83,12 @@ class HiTTsPseudoLabelHook(Hook):
                 f'HiTTsPseudoLabelHook: stage-1 checkpoint not found: '
                 f'{self.checkpoint}')
         dataset = _unwrap(runner.train_dataloader.dataset)
-        cfg1, model, sha = build_stage1(load_config(self.stage1_config),
+        if isinstance(self.stage1_config, str):
+            stage1_cfg = load_config(self.stage1_config)
+        else:
+            from mmengine.config import Config
+            stage1_cfg = Config(dict(self.stage1_config))
+        cfg1, model, sha = build_stage1(stage1_cfg,
                                         self.checkpoint,
                                         trust_checkpoint=self.trust_checkpoint)
         expected = expected_manifest(dataset, sha, self.tau,
