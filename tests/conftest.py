@@ -140,3 +140,46 @@ def tiny_train_config(data_root: str, work_dir: str, max_iters: int = 6,
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return path
+
+
+def run_checked(cmd, timeout: int = 600, extra_path: str = None) -> str:
+    """Run ``cmd`` from the repo root with one thread per process (and
+    ``extra_path`` on PYTHONPATH, e.g. a test's own module); assert it
+    succeeded; its output."""
+    import os
+    import subprocess
+    path = REPO if extra_path is None else f'{REPO}{os.pathsep}{extra_path}'
+    env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS='1',
+               MKL_NUM_THREADS='1')
+    out = subprocess.run([str(c) for c in cmd], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr
+
+
+def torchrun(*args, nproc: int = 2) -> list:
+    """The command of ``torchrun --nproc_per_node=nproc args`` on the
+    loopback interface, for :func:`run_checked`."""
+    return [sys.executable, '-m', 'torch.distributed.run',
+            f'--nproc_per_node={nproc}', f'--master_port={free_port()}',
+            '--master_addr=127.0.0.1', *args, '--launcher', 'pytorch']
+
+
+def assert_ranks_agree(work_dir, prefix: str, iters: int) -> dict:
+    """What ``RankAgreementHook`` wrote in ``work_dir``: both ranks' digests
+    equal, some of them ``prefix``'s (the method's), and equal to rank 0's
+    checkpoint ``iter_{iters}.pth``. Returns that checkpoint's state dict."""
+    import json
+
+    import torch
+
+    from mtpsl.engine.hooks.rank_agreement_hook import tensor_digests
+    ranks = [json.load(open(osp.join(str(work_dir),
+                                     f'param_digests_rank{r}.json')))
+             for r in (0, 1)]
+    assert ranks[0] == ranks[1]
+    assert any(k.startswith(prefix) for k in ranks[0]), sorted(ranks[0])[:5]
+    state = torch.load(osp.join(str(work_dir), f'iter_{iters}.pth'),
+                       weights_only=False)['state_dict']
+    assert tensor_digests({k: state[k] for k in ranks[0]}) == ranks[0]
+    return state
