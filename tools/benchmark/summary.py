@@ -13,6 +13,11 @@ from mtpsl.evaluation.report import higher_is_better
 from .stats import mean_ci, paired_differences, verdict
 from .suite import expand
 
+
+def _relative(path: str, root: str) -> str:
+    import os.path as osp
+    return osp.relpath(path, root) if osp.isabs(path) else path
+
 DELTA = 'delta_mtl'
 
 
@@ -80,7 +85,9 @@ def summarize(suite: dict, records: List[dict], root: str = '.') -> dict:
                 cells[method] = dict(
                     state=state, seeds=sorted(recs),
                     role=cell_runs[0].role if cell_runs else 'method',
-                    config=cell_runs[0].config if cell_runs else None,
+                    # relative to the repository: the summary is committed
+                    config=_relative(cell_runs[0].config, root)
+                    if cell_runs else None,
                     records=[recs[s]['run_id'] for s in sorted(recs)],
                     metrics={k: dict(ci=_ci(v), by_seed=v)
                              for k, v in values.items()})
