@@ -144,3 +144,67 @@ def test_bad_arguments_name_the_key(kw, match):
         PairFiLMMapper(NYU_IN, NYU_TASKS, **kw)
     with pytest.raises(KeyError, match='normal'):
         PairFiLMMapper(dict(sem_seg=13, depth=1), NYU_TASKS)
+
+
+@pytest.mark.parametrize('momentum', [0.1, None])
+def test_per_sample_pass_equals_one_sample_at_a_time(momentum):
+    """``map_per_sample`` (one batched pass, each sample normalised on its
+    own) against the mapper called on one sample at a time, in order: the
+    same outputs, the same gradients on every parameter and on the inputs,
+    the same running statistics and counters."""
+    torch.manual_seed(0)
+    kw = dict(widths=(4, 6, 8), convs_per_stage=(1, 2, 1))
+    batched = PairFiLMMapper(NYU_IN, NYU_TASKS, **kw)
+    with torch.no_grad():  # a non-identity FiLM and BN affine
+        batched.film.weight.normal_()
+        for m in batched.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_()
+                m.momentum = momentum
+    one_by_one = PairFiLMMapper(NYU_IN, NYU_TASKS, **kw)
+    one_by_one.load_state_dict(batched.state_dict())
+    for m in one_by_one.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = momentum
+    # interleaved GT / prediction maps of 3 images, two pairs
+    maps = [(torch.randn(1, 13, 12, 16), 'sem_seg'),
+            (torch.randn(1, 1, 12, 16), 'depth'),
+            (torch.randn(2, 1, 12, 16), 'depth'),
+            (torch.randn(2, 3, 12, 16), 'normal')]
+    ids = torch.tensor([batched.pair_index('sem_seg', 'depth')] * 2 +
+                       [batched.pair_index('depth', 'normal')] * 4)
+    inputs = [m.clone().requires_grad_() for m, _ in maps]
+    out = batched.map_per_sample(
+        [(x, t) for x, (_, t) in zip(inputs, maps)], ids)
+    ref_inputs = [m.clone().requires_grad_() for m, _ in maps]
+    ref, k = [], 0
+    for x, (_, task) in zip(ref_inputs, maps):
+        ref.append(torch.cat([one_by_one(x[i:i + 1], task, ids[k + i:k + i + 1])
+                              for i in range(x.shape[0])]))
+        k += x.shape[0]
+    assert [o.shape for o in out] == [r.shape for r in ref]
+    for o, r in zip(out, ref):
+        torch.testing.assert_close(o, r, rtol=1e-5, atol=1e-5)
+    weights = [torch.randn_like(o) for o in out]
+    sum((o * w).sum() for o, w in zip(out, weights)).backward()
+    sum((r * w).sum() for r, w in zip(ref, weights)).backward()
+    for (name, p), q in zip(batched.named_parameters(),
+                            one_by_one.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5,
+                                   msg=name)
+    for x, y in zip(inputs, ref_inputs):
+        torch.testing.assert_close(x.grad, y.grad, rtol=1e-4, atol=1e-6)
+    for (name, b), c in zip(batched.named_buffers(), one_by_one.buffers()):
+        if name.endswith('num_batches_tracked'):
+            assert int(b) == int(c) > 0, name
+        else:
+            torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=name)
+    # in eval the running statistics serve every sample alike
+    batched.eval()
+    one_by_one.eval()
+    with torch.no_grad():
+        x = torch.randn(2, 1, 12, 16)
+        torch.testing.assert_close(
+            batched.map_per_sample([(x, 'depth')], ids[2:4])[0],
+            one_by_one(x, 'depth', ids[2:4]))

@@ -104,6 +104,11 @@ class _StubMapper(torch.nn.Module):
         return tuple(torch.cat([m, m], 1) if task == 'depth' else m[:, :2]
                      for m, task in maps)
 
+    def map_per_sample(self, maps, pair_ids):
+        # the stub maps every pixel on its own: per sample = per map
+        assert len(pair_ids) == sum(m.shape[0] for m, _ in maps)
+        return self.map_all(maps, pair_ids)
+
 
 def _view(flags, depth_gt, normal_pred, feat, depth_pred=None,
           normal_gt=None):

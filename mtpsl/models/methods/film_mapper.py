@@ -55,6 +55,46 @@ def _batch_norm(norm: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
                         use_batch, momentum, norm.eps)
 
 
+def _per_sample_batch_norm(norm: nn.BatchNorm2d,
+                           x: torch.Tensor) -> torch.Tensor:
+    """``norm`` without its affine, as ``len(x)`` calls on one sample each:
+    in training each sample normalised with its own statistics (those of a
+    batch of one: per channel over H x W, biased variance), the running
+    statistics updated as those calls would, in order; in eval, the running
+    statistics (the same for every sample)."""
+    if not norm.training:
+        return _batch_norm(norm, x)
+    k, c = x.shape[:2]
+    # one batch norm over the (sample, channel) planes: each sample its own
+    # statistics, which land in these buffers (momentum 1: mean and the
+    # unbiased variance), with no second pass over x
+    mean = torch.zeros(k * c, dtype=torch.float32, device=x.device)
+    var = torch.ones(k * c, dtype=torch.float32, device=x.device)
+    out = F.batch_norm(x.reshape(1, k * c, *x.shape[2:]), mean, var, None,
+                       None, True, 1.0, norm.eps).view_as(x)
+    if norm.track_running_stats:
+        with torch.no_grad():
+            mean, var = mean.view(k, c), var.view(k, c)
+            if norm.momentum is None:  # cumulative average, call by call
+                for i in range(k):
+                    norm.num_batches_tracked.add_(1)
+                    m = 1.0 / float(norm.num_batches_tracked)
+                    norm.running_mean.mul_(1 - m).add_(m * mean[i])
+                    norm.running_var.mul_(1 - m).add_(m * var[i])
+            else:  # k updates r <- (1 - m) r + m s_i, in closed form
+                m = float(norm.momentum)
+                w = m * (1 - m) ** torch.arange(k - 1, -1, -1,
+                                                dtype=mean.dtype,
+                                                device=mean.device)
+                decay = (1 - m) ** k
+                norm.running_mean.mul_(decay).add_(
+                    (w @ mean).to(norm.running_mean.dtype))
+                norm.running_var.mul_(decay).add_(
+                    (w @ var).to(norm.running_var.dtype))
+                norm.num_batches_tracked.add_(k)
+    return out
+
+
 class FiLMConv(nn.Module):
     """3x3 conv -> BN -> ``gamma * x + beta`` (the pair's FiLM) -> ReLU.
 
@@ -72,9 +112,11 @@ class FiLMConv(nn.Module):
         self.out_channels = out_channels
 
     def forward(self, x: torch.Tensor, gamma: torch.Tensor,
-                beta: torch.Tensor) -> torch.Tensor:
-        """``gamma``, ``beta``: B x C."""
-        x = _batch_norm(self.norm, self.conv(x))
+                beta: torch.Tensor, per_sample: bool = False) -> torch.Tensor:
+        """``gamma``, ``beta``: B x C; ``per_sample``: each sample of the
+        batch normalised on its own (:func:`_per_sample_batch_norm`)."""
+        norm = _per_sample_batch_norm if per_sample else _batch_norm
+        x = norm(self.norm, self.conv(x))
         if self.norm.affine:
             beta = torch.addcmul(beta, gamma, self.norm.bias)
             gamma = gamma * self.norm.weight
@@ -202,10 +244,11 @@ class PairFiLMMapper(nn.Module):
         return (film[:, :self.film_size].split(self.film_sizes, dim=1),
                 film[:, self.film_size:].split(self.film_sizes, dim=1))
 
-    def encode(self, x: torch.Tensor, gammas, betas) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, gammas, betas,
+               per_sample: bool = False) -> torch.Tensor:
         """The shared FiLM encoder and output on stem features."""
         for i, layer in enumerate(self.layers):
-            x = layer(x, gammas[i], betas[i])
+            x = layer(x, gammas[i], betas[i], per_sample)
             if i in self.pool_after:
                 x = F.max_pool2d(x, 2, 2, ceil_mode=True)
         return self.out(x)
@@ -216,6 +259,38 @@ class PairFiLMMapper(nn.Module):
         the FiLM of ``pair_ids`` (B,); BN statistics are those of ``x``."""
         gammas, betas = self.film_params(pair_ids)
         return self.encode(self.stems[task](x), gammas, betas)
+
+    def _stem_per_sample(self, task: str, x: torch.Tensor) -> torch.Tensor:
+        """The task's stem with each sample's BN statistics its own."""
+        stem = self.stems[task]
+        if not isinstance(stem, nn.Sequential):  # 'linear': no BN
+            return stem(x)
+        conv, norm, _ = stem
+        x = _per_sample_batch_norm(norm, conv(x))
+        if norm.affine:
+            x = torch.addcmul(norm.bias[:, None, None], x,
+                              norm.weight[:, None, None])
+        return x.relu_()
+
+    def map_per_sample(self, maps: Sequence[Tuple[torch.Tensor, str]],
+                       pair_ids: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Map each ``(x, task)`` with the FiLM of its samples' ``pair_ids``
+        (one id per sample of the concatenated maps) as if every SAMPLE went
+        through the mapper on its own, in order (XTC's release maps each
+        image's GT and prediction maps one by one): the same outputs,
+        gradients and running statistics, in one batched pass (a stem per
+        task, then one encoder pass over all samples)."""
+        sizes = [m.shape[0] for m, _ in maps]
+        stems = [None] * len(maps)
+        for task in dict.fromkeys(t for _, t in maps):
+            idx = [i for i, (_, t) in enumerate(maps) if t == task]
+            y = self._stem_per_sample(task, torch.cat([maps[i][0]
+                                                       for i in idx]))
+            for i, part in zip(idx, y.split([sizes[i] for i in idx])):
+                stems[i] = part
+        gammas, betas = self.film_params(pair_ids)
+        return self.encode(torch.cat(stems), gammas, betas,
+                           per_sample=True).split(sizes)
 
     def map_all(self, maps: Sequence[Tuple[torch.Tensor, str]],
                 pair_ids: torch.Tensor) -> Tuple[torch.Tensor, ...]:

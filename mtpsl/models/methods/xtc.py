@@ -110,19 +110,38 @@ class XTC(BaseCrossTaskMethod):
         self.joint_view_forward = bool(joint_view_forward)
 
     def _map(self, gt_map: torch.Tensor, src: str, pred_map: torch.Tensor,
-             tgt: str, pair: int) -> List[Tuple[torch.Tensor, torch.Tensor]]:
-        """Mapped (GT of src, prediction of tgt), per image or as one
-        batch (``map_each_image``)."""
-        n = gt_map.shape[0]
-        chunks = ([slice(i, i + 1) for i in range(n)] if self.map_each_image
-                  else [slice(0, n)])
-        out = []
-        for sl in chunks:
-            ids = torch.full((sl.stop - sl.start,), pair, dtype=torch.long,
-                             device=gt_map.device)
-            out.append(self.mapper.map_all(
-                [(gt_map[sl], src), (pred_map[sl], tgt)], ids))
-        return out
+             tgt: str, pair: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mapped (GT of src, prediction of tgt) of one pair, the two maps
+        each through the mapper as one batch (``map_each_image=False``)."""
+        ids = torch.full((gt_map.shape[0],), pair, dtype=torch.long,
+                         device=gt_map.device)
+        return self.mapper.map_all([(gt_map, src), (pred_map, tgt)], ids)
+
+    def _map_each_image(self, jobs) -> List[Tuple[torch.Tensor,
+                                                 torch.Tensor]]:
+        """``map_each_image``: every image's GT map, then its prediction
+        map, pair after pair, each normalised on its own as the release's
+        per-image calls do; computed in one batched mapper pass
+        (:meth:`PairFiLMMapper.map_per_sample`). ``jobs``: per pair
+        ``(gt_map, src, pred_map, tgt, pair index)``; returns per pair
+        (mapped GT, mapped prediction)."""
+        maps, ids = [], []
+        for gt_map, src, pred_map, tgt, pair in jobs:
+            for i in range(gt_map.shape[0]):
+                maps += [(gt_map[i:i + 1], src), (pred_map[i:i + 1], tgt)]
+                ids += [pair, pair]
+        if not maps:
+            return []
+        out = self.mapper.map_per_sample(
+            maps, torch.tensor(ids, dtype=torch.long,
+                               device=jobs[0][0].device))
+        mapped, k = [], 0
+        for gt_map, *_ in jobs:
+            n = gt_map.shape[0]
+            mapped.append((torch.cat(out[k:k + 2 * n:2]),
+                           torch.cat(out[k + 1:k + 2 * n:2])))
+            k += 2 * n
+        return mapped
 
     def view_terms(self, view: ViewBundle,
                    generator: Optional[torch.Generator] = None
@@ -131,7 +150,7 @@ class XTC(BaseCrossTaskMethod):
         view, each of shape (number of triples,); None when no pair. The
         Gumbel noise comes from ``generator``."""
         image_feat = view.shared_feats[self.feat_index].detach()
-        cons, regs = [], []
+        jobs, which = [], []
         for s, t, images in consistency_pairs(view.label_flags,
                                               self.full_label_pairs):
             src, tgt = self.tasks[s], self.tasks[t]
@@ -141,16 +160,19 @@ class XTC(BaseCrossTaskMethod):
                                    self.normal_invalid)
             pred_map = encode_prediction(tgt, view.preds[tgt][images],
                                          self.gumbel_tau, generator)
-            mapped = self._map(gt_map.to(pred_map.dtype), src, pred_map,
-                               tgt, self.mapper.pair_index(src, tgt))
-            mapped_s = torch.cat([m for m, _ in mapped])
-            mapped_t = torch.cat([m for _, m in mapped])
+            jobs.append((gt_map.to(pred_map.dtype), src, pred_map, tgt,
+                         self.mapper.pair_index(src, tgt)))
+            which.append(images)
+        if not jobs:
+            return None
+        mapped = (self._map_each_image(jobs) if self.map_each_image else
+                  [self._map(*job) for job in jobs])
+        cons, regs = [], []
+        for (mapped_s, mapped_t), images in zip(mapped, which):
             feat = image_feat[images]
             cons.append(cosine_distance(mapped_s, mapped_t))
             regs.append(cosine_distance(mapped_s, feat) +
                         cosine_distance(mapped_t, feat))
-        if not cons:
-            return None
         return torch.cat(cons), torch.cat(regs)
 
     def _views(self, bundle: MethodBundle) -> List[ViewBundle]:
