@@ -42,6 +42,12 @@ class _FixedMapper(torch.nn.Module):
                 out.append(m[:, :2])
         return tuple(out)
 
+    def map_per_sample(self, maps, pair_ids):
+        # a pixel-wise map: per sample it is per map; record the layout
+        self.calls.append(('per_sample', tuple(m.shape[0] for m, _ in maps),
+                           tuple(t for _, t in maps), tuple(pair_ids.tolist())))
+        return self.map_all(maps, pair_ids)[:len(maps)]
+
 
 # The two images (1 x 1 pixel each) and what the fixed mapper makes of them.
 # GT: sem_seg classes 0 / 1, depth 3.0 / 5.0 (-> 1 after / max), normals
@@ -120,9 +126,14 @@ def test_release_aggregation_by_hand(regime):
         2.0 * con / batch, abs=1e-6)
     assert losses['xtc.loss_reg'].item() == pytest.approx(
         2.0 * 0.5 * reg / batch, abs=1e-6)
-    # each image's maps go through the mapper on their own
-    assert all(c == (1, 1) for c in xtc.mapper.calls)
-    assert len(xtc.mapper.calls) == len(triples)
+    # each image's two maps (GT of s, prediction of t) are samples of their
+    # own, triple after triple, with the triple's pair
+    (kind, sizes, tasks, ids), = [c for c in xtc.mapper.calls
+                                  if c[0] == 'per_sample']
+    assert sizes == (1, ) * 2 * len(triples)
+    seen = sorted(zip(tasks[::2], tasks[1::2], ids[::2], ids[1::2]))
+    assert seen == sorted((s, t) + (xtc.mapper.pair_index(s, t), ) * 2
+                          for _, s, t in triples)
 
 
 def test_our_earlier_mean_and_no_full_label_pairs_as_options():

@@ -54,10 +54,12 @@ def write_config(path, data_root, work_dir, extra=''):
 
 
 def spoil(root, folder, fn):
-    """Apply ``fn`` to training image 0's ``folder`` array (in place)."""
-    path = osp.join(root, 'train', folder, '0.npy')
-    np.save(path, fn(np.load(path)))
-    return path
+    """Apply ``fn`` to the ``folder`` array of EVERY training image (in
+    place): a one-iteration run loads only a batch of them."""
+    where = osp.join(root, 'train', folder)
+    for name in sorted(os.listdir(where)):
+        path = osp.join(where, name)
+        np.save(path, fn(np.load(path)))
 
 
 def negative_depth(d):
@@ -113,9 +115,9 @@ def cases(tmp):
     out.append(('crafted checkpoint to publish_model.py',
                 [osp.join(REPO, 'tools', 'publish_model.py'), evil,
                  osp.join(tmp, 'published')], 'error'))
-    out.append(('depth with negative values (4 rows)',
+    out.append(('depth with negative values (4 rows of each map)',
                 [train, tree('neg', 'depth', negative_depth)], 'error'))
-    out.append(('depth with NaN (2 rows)',
+    out.append(('depth with NaN (2 rows of each map)',
                 [train, tree('nan', 'depth', nan_depth)], 'warn'))
     out.append(('image stored in [0, 255]',
                 [train, tree('img255', 'image', lambda x: x * 255.0)],
@@ -124,7 +126,7 @@ def cases(tmp):
                 [train, tree('mm', 'depth', lambda d: d * 1000.0)], 'warn'))
     out.append(('normals of length 1.5',
                 [train, tree('long', 'normal', long_normals)], 'error'))
-    out.append(('semantic label 99 (13 classes)',
+    out.append(('semantic label 99 (13 classes), each map',
                 [train, tree('label', 'label',
                              lambda x: np.where(x == x.flat[0], 99, x))],
                 'error'))
@@ -150,13 +152,15 @@ def cases(tmp):
     out.append(('data root that does not exist',
                 [train, cfg, '--data-root', osp.join(tmp, 'nowhere')],
                 'error'))
-    out.append(('missing GT file (depth of image 0 deleted)',
+    out.append(('missing GT files (every training depth map deleted)',
                 [train, _delete(tree('gone'), tmp)], 'error'))
     return out, sentinel
 
 
 def _delete(config, tmp):
-    os.remove(osp.join(tmp, 'gone', 'train', 'depth', '0.npy'))
+    where = osp.join(tmp, 'gone', 'train', 'depth')
+    for name in os.listdir(where):
+        os.remove(osp.join(where, name))
     return config
 
 
@@ -166,8 +170,7 @@ def message(text, expect):
     if expect == 'error':
         hits = [ln for ln in lines if ln.startswith('error:')]
     else:
-        hits = [ln for ln in lines if 'WARNING' in ln or 'bad_values' in ln
-                or 'NaN' in ln or 'millimetres' in ln]
+        hits = [ln.split(' - ')[-1] for ln in lines if 'bad_values' in ln]
     return hits[0] if hits else (lines[-1] if lines else '')
 
 
