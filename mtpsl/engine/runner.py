@@ -97,7 +97,8 @@ class MTPSLRunner(Runner):
             map_location, strict, revise_keys)
 
 
-def shutdown_distributed(runner: Optional[Runner] = None) -> list:
+def shutdown_distributed(runner: Optional[Runner] = None,
+                         timeout_s: float = 60.0) -> list:
     """End a launched run cleanly; returns the gloo threads still alive.
 
     Cause of "terminate called without an active exception" (exit -6) at
@@ -107,19 +108,37 @@ def shutdown_distributed(runner: Optional[Runner] = None) -> list:
     finalisation, and a worker that drops the last reference to a tensor of
     a finished collective must take the GIL, which a finalising Python 3.11
     answers with ``pthread_exit`` in a C++ ``noexcept`` frame:
-    ``std::terminate``. So: every rank waits for the others (no collective
-    in flight), the process group is destroyed, the runner's DDP wrapper
-    (its reducer and process group) is dropped and collected while the
-    interpreter is alive, and the threads are joined then.
+    ``std::terminate``. So: the ranks meet (no collective in flight), the
+    process group is destroyed, the runner's DDP wrapper (its reducer and
+    process group) is dropped and collected while the interpreter is alive,
+    and the threads are joined then.
+
+    The meeting has a timeout (``timeout_s``, gloo's ``monitored_barrier``):
+    a rank that leaves the barrier first and destroys its group at once can
+    close its sockets before its last barrier message has left, and the
+    other rank then waited forever in a plain ``barrier`` (seen under load:
+    a rank alive in this function minutes after its peer had exited). Both
+    ranks have finished every collective once they reach this function, so
+    a rank whose peer does not answer in time goes on, with a warning.
     """
     import gc
+    import warnings
+    from datetime import timedelta
 
     import torch.distributed as dist
 
     from mtpsl.utils.compat import live_gloo_threads
     if not (dist.is_available() and dist.is_initialized()):
         return live_gloo_threads()
-    dist.barrier()
+    try:
+        if dist.get_backend() == 'gloo':
+            dist.monitored_barrier(timeout=timedelta(seconds=timeout_s))
+        else:
+            dist.barrier()
+    except RuntimeError as err:
+        warnings.warn(f'shutdown: rank {dist.get_rank()} did not meet every '
+                      f'rank within {timeout_s:g} s ({str(err)[:200]}); all '
+                      'collectives are finished, going on')
     dist.destroy_process_group()
     if runner is not None:
         model = runner.model
@@ -128,7 +147,6 @@ def shutdown_distributed(runner: Optional[Runner] = None) -> list:
     gc.collect()
     left = live_gloo_threads()
     if left:
-        import warnings
         warnings.warn(f'gloo threads still running after shutdown: {left} '
                       '(something else holds the process group)')
     return left
