@@ -36,8 +36,10 @@ class _Touch:
         return (os.system, (f'touch {self.path}', ))
 
 
-def write_config(path, data_root, work_dir, extra=''):
-    """The narrow SegNet at widths 4-8, 1 iteration, on ``data_root``."""
+def write_config(path, data_root, work_dir, regime=None, test_extra=''):
+    """The narrow SegNet at widths 4-8, 1 iteration, on ``data_root``;
+    ``regime``: the training label regime (source text); ``test_extra``:
+    more keys of the test dataloader (source text)."""
     lines = [f'_base_ = [{BASE!r}]', f'work_dir = {work_dir!r}',
              'model = dict(backbone=dict(widths=(4, 8, 8, 8, 8)), heads=dict('
              'sem_seg=dict(in_channels=4), depth=dict(in_channels=4), '
@@ -45,11 +47,14 @@ def write_config(path, data_root, work_dir, extra=''):
              'train_cfg = dict(max_iters=1, val_interval=1)',
              'default_hooks = dict(checkpoint=dict(interval=1))']
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        more = f', label_regime={regime}' if (
+            regime and loader == 'train_dataloader') else ''
+        keys = test_extra if loader == 'test_dataloader' else ''
         lines.append(f'{loader} = dict(batch_size=2, num_workers=0, '
-                     'persistent_workers=False, dataset=dict('
-                     f'data_root={data_root!r}))')
+                     f'persistent_workers=False, {keys}dataset=dict('
+                     f'data_root={data_root!r}{more}))')
     with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n' + extra)
+        f.write('\n'.join(lines) + '\n')
     return path
 
 
@@ -134,13 +139,13 @@ def cases(tmp):
     out.append(('regime leaving depth unlabelled (fractions depth=0)',
                 [train, write_config(
                     osp.join(tmp, 'frac.py'), root, osp.join(tmp, 'fw'),
-                    "train_dataloader = dict(dataset=dict(label_regime=dict("
-                    "type='fractions', fractions=dict(sem_seg=1.0, depth=0.0,"
-                    " normal=1.0), seed=0)))\n")], 'error'))
+                    regime="dict(type='fractions', fractions=dict("
+                    "sem_seg=1.0, depth=0.0, normal=1.0), seed=0)")],
+                'error'))
     out.append(('unknown key in test_dataloader (`batch_sise`)',
                 [train, write_config(
                     osp.join(tmp, 'typo.py'), root, osp.join(tmp, 'tw'),
-                    'test_dataloader = dict(batch_sise=2)\n')], 'error'))
+                    test_extra='batch_sise=2, ')], 'error'))
     out.append(('`--cfg-options` unknown top-level key',
                 [train, cfg, '--cfg-options', 'trian_cfg.max_iters=2'],
                 'error'))

@@ -55,23 +55,32 @@ def _batch_norm(norm: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
                         use_batch, momentum, norm.eps)
 
 
-def _per_sample_batch_norm(norm: nn.BatchNorm2d,
-                           x: torch.Tensor) -> torch.Tensor:
+def _per_sample_batch_norm(norm: nn.BatchNorm2d, x: torch.Tensor,
+                           scale: Optional[torch.Tensor] = None,
+                           shift: Optional[torch.Tensor] = None
+                           ) -> torch.Tensor:
     """``norm`` without its affine, as ``len(x)`` calls on one sample each:
     in training each sample normalised with its own statistics (those of a
     batch of one: per channel over H x W, biased variance), the running
     statistics updated as those calls would, in order; in eval, the running
-    statistics (the same for every sample)."""
+    statistics (the same for every sample). ``scale`` / ``shift`` (B x C,
+    optional): a per-sample affine applied in the same kernel."""
     if not norm.training:
-        return _batch_norm(norm, x)
+        out = _batch_norm(norm, x)
+        if scale is not None:
+            out = torch.addcmul(shift[:, :, None, None], out,
+                                scale[:, :, None, None])
+        return out
     k, c = x.shape[:2]
     # one batch norm over the (sample, channel) planes: each sample its own
     # statistics, which land in these buffers (momentum 1: mean and the
     # unbiased variance), with no second pass over x
     mean = torch.zeros(k * c, dtype=torch.float32, device=x.device)
     var = torch.ones(k * c, dtype=torch.float32, device=x.device)
-    out = F.batch_norm(x.reshape(1, k * c, *x.shape[2:]), mean, var, None,
-                       None, True, 1.0, norm.eps).view_as(x)
+    out = F.batch_norm(x.reshape(1, k * c, *x.shape[2:]), mean, var,
+                       None if scale is None else scale.reshape(-1),
+                       None if shift is None else shift.reshape(-1),
+                       True, 1.0, norm.eps).view_as(x)
     if norm.track_running_stats:
         with torch.no_grad():
             mean, var = mean.view(k, c), var.view(k, c)
@@ -115,12 +124,15 @@ class FiLMConv(nn.Module):
                 beta: torch.Tensor, per_sample: bool = False) -> torch.Tensor:
         """``gamma``, ``beta``: B x C; ``per_sample``: each sample of the
         batch normalised on its own (:func:`_per_sample_batch_norm`)."""
-        norm = _per_sample_batch_norm if per_sample else _batch_norm
-        x = norm(self.norm, self.conv(x))
         if self.norm.affine:
             beta = torch.addcmul(beta, gamma, self.norm.bias)
             gamma = gamma * self.norm.weight
-        x = torch.addcmul(beta[:, :, None, None], x, gamma[:, :, None, None])
+        if per_sample:  # normalisation, BN affine and FiLM in one kernel
+            x = _per_sample_batch_norm(self.norm, self.conv(x), gamma, beta)
+        else:
+            x = torch.addcmul(beta[:, :, None, None],
+                              _batch_norm(self.norm, self.conv(x)),
+                              gamma[:, :, None, None])
         return x.relu_()
 
 
@@ -266,11 +278,12 @@ class PairFiLMMapper(nn.Module):
         if not isinstance(stem, nn.Sequential):  # 'linear': no BN
             return stem(x)
         conv, norm, _ = stem
-        x = _per_sample_batch_norm(norm, conv(x))
-        if norm.affine:
-            x = torch.addcmul(norm.bias[:, None, None], x,
-                              norm.weight[:, None, None])
-        return x.relu_()
+        if not norm.affine:
+            return _per_sample_batch_norm(norm, conv(x)).relu_()
+        n = x.shape[0]
+        return _per_sample_batch_norm(
+            norm, conv(x), norm.weight.expand(n, -1),
+            norm.bias.expand(n, -1)).relu_()
 
     def map_per_sample(self, maps: Sequence[Tuple[torch.Tensor, str]],
                        pair_ids: torch.Tensor) -> Tuple[torch.Tensor, ...]:
