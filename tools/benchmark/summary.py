@@ -64,6 +64,8 @@ def summarize(suite: dict, records: List[dict], root: str = '.') -> dict:
             for method in group['methods']:
                 cell_runs = [r for r in runs if r.key ==
                              (group['name'], method, regime)]
+                if not cell_runs:  # the method is not run in this regime
+                    continue
                 recs = _by_seed(records, group['name'], method, regime)
                 values: Dict[str, Dict[int, float]] = {k: {} for k in keys}
                 values[DELTA] = {}
