@@ -88,3 +88,23 @@ def test_shutdown_goes_on_when_the_peer_has_left():
     assert 'left after' in outs[0][0]
     assert float(outs[0][0].split()[-1]) < 60
     assert 'did not meet every rank within 3 s' in outs[0][1]
+
+
+def test_a_teardown_that_blocks_ends_the_finished_process():
+    """If destroying the group blocks (as a DDP destructor waiting on a gone
+    peer did), the watchdog ends the finished process with status 0, its
+    output flushed and the reason on stderr."""
+    code = '''
+import time, torch.distributed as dist
+from mtpsl.engine.runner import shutdown_distributed
+dist.init_process_group('gloo', init_method='tcp://127.0.0.1:{port}',
+                        rank=0, world_size=1)
+dist.destroy_process_group = lambda: time.sleep(1000)  # blocks forever
+print('run finished', flush=False)
+shutdown_distributed(None, exit_after_s=2)
+print('not reached')
+'''.format(port=free_port())
+    out = run_python(code, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == 'run finished'
+    assert 'did not close within 2 s' in out.stderr
