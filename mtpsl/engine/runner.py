@@ -165,21 +165,24 @@ def shutdown_distributed(runner: Optional[Runner] = None,
         return live_gloo_threads()
     watchdog = _exit_watchdog(exit_after_s)
     try:
-        if dist.get_backend() == 'gloo':
-            dist.monitored_barrier(timeout=timedelta(seconds=timeout_s))
-        else:
-            dist.barrier()
-    except RuntimeError as err:
-        warnings.warn(f'shutdown: rank {dist.get_rank()} did not meet every '
-                      f'rank within {timeout_s:g} s ({str(err)[:200]}); all '
-                      'collectives are finished, going on')
-    dist.destroy_process_group()
-    if runner is not None:
-        model = runner.model
-        runner.model = getattr(model, 'module', model)
-        del model
-    gc.collect()
-    watchdog.cancel()
+        try:
+            if dist.get_backend() == 'gloo':
+                dist.monitored_barrier(timeout=timedelta(seconds=timeout_s))
+            else:
+                dist.barrier()
+        except RuntimeError as err:
+            warnings.warn(f'shutdown: rank {dist.get_rank()} did not meet '
+                          f'every rank within {timeout_s:g} s '
+                          f'({str(err)[:200]}); all collectives are '
+                          'finished, going on')
+        dist.destroy_process_group()
+        if runner is not None:
+            model = runner.model
+            runner.model = getattr(model, 'module', model)
+            del model
+        gc.collect()
+    finally:
+        watchdog.cancel()
     left = live_gloo_threads()
     if left:
         warnings.warn(f'gloo threads still running after shutdown: {left} '

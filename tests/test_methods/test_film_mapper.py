@@ -180,8 +180,9 @@ def test_per_sample_pass_equals_one_sample_at_a_time(momentum):
     ref_inputs = [m.clone().requires_grad_() for m, _ in maps]
     ref, k = [], 0
     for x, (_, task) in zip(ref_inputs, maps):
-        ref.append(torch.cat([one_by_one(x[i:i + 1], task, ids[k + i:k + i + 1])
-                              for i in range(x.shape[0])]))
+        ref.append(torch.cat([
+            one_by_one(x[i:i + 1], task, ids[k + i:k + i + 1])
+            for i in range(x.shape[0])]))
         k += x.shape[0]
     assert [o.shape for o in out] == [r.shape for r in ref]
     for o, r in zip(out, ref):
