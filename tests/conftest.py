@@ -1,5 +1,7 @@
 """Shared fixtures: tiny datasets made here, never downloaded."""
+import os
 import os.path as osp
+import random
 import socket
 import sys
 
@@ -94,10 +96,27 @@ RESUME_METHODS = {
 
 
 def free_port() -> int:
-    """A TCP port on the loopback interface that is free right now."""
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A TCP port on the loopback interface that is free right now.
+
+    Under pytest-xdist each worker draws from its own block of ports below
+    the kernel's ephemeral range, so two workers never hand out the same
+    port between one's check and its torchrun's bind."""
+    worker = os.environ.get('PYTEST_XDIST_WORKER', '')
+    if not worker.startswith('gw'):
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            return s.getsockname()[1]
+    block = 20000 + 1000 * (int(worker[2:]) % 10)
+    rng = random.Random()
+    for _ in range(200):
+        port = block + rng.randrange(1000)
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f'no free port in {block}..{block + 999}')
 
 
 def tiny_train_config(data_root: str, work_dir: str, max_iters: int = 6,

@@ -26,7 +26,7 @@ STAMP = osp.join(ROOT, '.mtpsl_env_ok')
 TORCH_PIN = 'torch==2.13.0'
 MMCV_DISTS = ('mmcv', 'mmcv-full', 'mmcv-lite')
 NEEDED = ('torch', 'mmengine', 'mmsegmentation', 'ftfy', 'regex', 'pytest',
-          'mtpsl')
+          'pytest-xdist', 'mtpsl')
 NEEDED_SAM = ('segment-anything', 'scikit-image', 'torchvision')
 # torchvision release paired with a torch release (pip would otherwise pick
 # the newest torchvision, which pulls a newer torch).

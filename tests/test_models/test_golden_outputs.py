@@ -29,7 +29,13 @@ def test_every_golden_config_still_ships():
     assert sorted(GOLDEN) == sorted(n for n in GOLDEN if n in CONFIGS)
 
 
-def _close(a, b, rel=1e-5):
+# Float32 kernels differ between CPUs: on an AVX-512 / AMX machine the
+# full-width SegNet configs (13 convs deep) gave eval sums, losses and even
+# argmax label sums up to 1.8e-4 (relative) off the golden values recorded
+# on another machine (2026-12-02: normal sum 5519.64 vs 5519.18, loss_cos
+# 0.99116 vs 0.99100, label sum 34245 vs 34251). 1e-3 keeps 5x margin over
+# that; a changed computation moves these sums by far more.
+def _close(a, b, rel=1e-3):
     return all(abs(x - y) <= rel * max(1.0, abs(x), abs(y))
                for x, y in zip(a, b))
 
