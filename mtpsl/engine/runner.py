@@ -46,6 +46,28 @@ class MTPSLRunner(Runner):
                    for h in self.hooks):
             self.register_hook(UnsupervisedLossLogHook())
 
+    def build_train_loop(self, loop):
+        """MMEngine's, after the hooks that make training data have made
+        it. MMEngine's iteration loop starts its dataloader iterator when
+        it is built, before ``before_run``: with ``num_workers > 0`` the
+        workers would already read files a hook has yet to write (HiTTs'
+        stage-2 pseudo supervision). So the dataloader is built here first
+        and handed to each hook's ``prepare_train_data(runner, dataloader)``
+        before the loop (and its iterator) exists."""
+        from mmengine.runner import BaseLoop
+        preparers = [h for h in self.hooks
+                     if callable(getattr(h, 'prepare_train_data', None))]
+        if preparers and not isinstance(loop, BaseLoop) and \
+                isinstance(self._train_dataloader, dict):
+            # as BaseLoop builds it from the config
+            self._train_dataloader = self.build_dataloader(
+                self._train_dataloader, seed=self.seed,
+                diff_rank_seed=self._randomness_cfg.get('diff_rank_seed',
+                                                        False))
+            for hook in preparers:
+                hook.prepare_train_data(self, self._train_dataloader)
+        return super().build_train_loop(loop)
+
     def build_message_hub(self, message_hub=None):
         """MMEngine's hub, also holding the run's seed (``'seed'``), from
         which cross-task methods derive their random draws."""

@@ -177,3 +177,45 @@ def test_second_stage_is_pointed_at_its_own_first_stage(tmp_path, run_id,
     # nothing still names the file's own stage-1 paths
     assert 'work_dirs/hitts-stage1' not in repr(cfg.to_dict()) and \
         'work_dirs/mtl-binned' not in repr(cfg.to_dict())
+
+
+def test_claim_is_exclusive_and_takes_over_a_dead_runner(tmp_path):
+    """Two runners on one result folder: the second finds the first's lock
+    (host and pid named) and skips; a lock whose process is gone is taken
+    over; a released lock can be claimed again."""
+    import socket
+
+    from tools.benchmark.run_suite import claim
+    lock = str(tmp_path / 'g__mtl__onelabel__s0.lock')
+    got, me = claim(lock)
+    assert got == lock and me == f'{socket.gethostname()} {os.getpid()}'
+    assert open(lock).read() == me
+    again, holder = claim(lock)
+    assert again is None and holder == me
+    # a runner of this host that has exited
+    dead = subprocess.run([sys.executable, '-c', 'import os; '
+                           'print(os.getpid())'], capture_output=True,
+                          text=True).stdout.strip()
+    with open(lock, 'w') as f:
+        f.write(f'{socket.gethostname()} {dead}')
+    assert claim(lock)[0] == lock and open(lock).read() == me
+    # another host's lock is never taken over from here
+    with open(lock, 'w') as f:
+        f.write('elsewhere 1')
+    assert claim(lock) == (None, 'elsewhere 1')
+    os.remove(lock)
+    assert claim(lock)[0] == lock
+
+
+def test_a_locked_run_is_skipped_and_not_trained(tiny_procedural_root,
+                                                 tmp_path):
+    suite = _suite(tmp_path, tiny_procedural_root)
+    locks = tmp_path / 'results' / 'locks'
+    locks.mkdir(parents=True)
+    (locks / 'g__mtl__onelabel__s0.lock').write_text('elsewhere 4242')
+    (locks / 'g__stl_depth__onelabel__s0.lock').write_text('elsewhere 4243')
+    code, log = _run('tools/benchmark/run_suite.py', suite)
+    assert 'g__mtl__onelabel__s0: RUNNING elsewhere (elsewhere 4242), ' \
+        'skipped' in log, log
+    assert 'g__stl_depth__onelabel__s0: RUNNING elsewhere' in log, log
+    assert not (tmp_path / 'results' / 'records').exists()

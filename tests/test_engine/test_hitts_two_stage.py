@@ -21,10 +21,13 @@ from mtpsl.datasets import pseudo_store as store  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
-def _train(config, experiment, resume=False, hooks=None):
+def _train(config, experiment, resume=False, hooks=None, workers=0):
     from mtpsl.engine import MTPSLRunner
     cfg = load_config(config)
     cfg.experiment_name = experiment
+    if workers:
+        cfg.train_dataloader.update(num_workers=workers,
+                                    persistent_workers=False)
     cfg.resume = resume
     if hooks:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + hooks
@@ -86,6 +89,23 @@ def test_stage2_makes_then_reuses_then_refuses(stage1, tiny_procedural_root):
         _train(cfg2c, 's2c')
     assert store.file_sha256(ckpt) in str(err.value)
     assert store.file_sha256(other) in str(err.value)
+
+
+def test_stage2_with_loader_workers_makes_its_data_first(
+        stage1, tiny_procedural_root):
+    """With loader workers, the pseudo supervision exists before the
+    training loop starts them: MMEngine's loop starts its iterator (and
+    its workers' first reads) when it is built, before ``before_run``; a
+    fresh folder then failed on the first batch ("no pseudo supervision
+    for image ...", the benchmark's first HiTTs stage-2 run)."""
+    cfg1, ckpt, _, d = stage1
+    pseudo = str(d / 'pseudo_workers')
+    cfg2 = _stage2(d, tiny_procedural_root, 's2w', cfg1, ckpt, pseudo,
+                   max_iters=2)
+    _train(cfg2, 's2w', workers=2)
+    assert store.read_manifest(pseudo)['checkpoint_sha256'] == \
+        store.file_sha256(ckpt)
+    assert osp.isfile(osp.join(str(d / 's2w'), 'iter_2.pth'))
 
 
 def test_naive_pseudo_labels_stage2_trains(tiny_procedural_root, tmp_path):

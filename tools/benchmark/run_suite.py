@@ -51,6 +51,45 @@ def state(run, out_dir: str) -> str:
     return 'missing' if run.missing else 'todo'
 
 
+def claim(lock: str):
+    """Take the run's lock file (created exclusively, holding host and
+    pid), so that two runners sharing a result folder (two shards, two
+    sittings, two machines on one file system) never train the same run at
+    once. A lock left by a process of this host that is gone is taken
+    over. Returns the lock's path, or None with the holder when held."""
+    import socket
+    me = f'{socket.gethostname()} {os.getpid()}'
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    holder = f.read().strip()
+            except FileNotFoundError:   # released in between: try again
+                continue
+            host, _, pid = holder.partition(' ')
+            if host == socket.gethostname() and pid.isdigit() and \
+                    not _alive(int(pid)):
+                os.remove(lock)         # its runner died: take it over
+                continue
+            return None, holder
+        with os.fdopen(fd, 'w') as f:
+            f.write(me)
+        return lock, me
+    return None, 'unknown (the lock file changed twice)'
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_env(suite: dict) -> dict:
     """The environment of a run: the suite's ``cpu_env`` on a machine
     without CUDA (allocator settings measured on the CPU), nothing added
@@ -156,16 +195,32 @@ def main(argv=None):
         if args.dry_run:
             print(f'{where}: would run', flush=True)
             continue
-        log = osp.join(args.work_root, suite['name'], run.run_id + '.log')
-        os.makedirs(osp.dirname(log), exist_ok=True)
-        start = time.time()
-        with open(log, 'w') as f:
-            code = subprocess.run(
-                [sys.executable, osp.join(ROOT, 'tools', 'benchmark',
-                                          'run_one.py'),
-                 args.suite, run.run_id, '--out', out_dir,
-                 '--work-root', args.work_root],
-                stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+        os.makedirs(osp.join(out_dir, 'locks'), exist_ok=True)
+        lock, holder = claim(osp.join(out_dir, 'locks',
+                                      run.run_id + '.lock'))
+        if lock is None:
+            print(f'{where}: RUNNING elsewhere ({holder}), skipped',
+                  flush=True)
+            continue
+        try:
+            if osp.isfile(record_path(out_dir, run.run_id)):
+                # finished by another runner since this one started
+                print(f'{where}: done meanwhile (record exists), skipped',
+                      flush=True)
+                continue
+            log = osp.join(args.work_root, suite['name'],
+                           run.run_id + '.log')
+            os.makedirs(osp.dirname(log), exist_ok=True)
+            start = time.time()
+            with open(log, 'w') as f:
+                code = subprocess.run(
+                    [sys.executable, osp.join(ROOT, 'tools', 'benchmark',
+                                              'run_one.py'),
+                     args.suite, run.run_id, '--out', out_dir,
+                     '--work-root', args.work_root],
+                    stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+        finally:
+            os.remove(lock)
         took = time.time() - start
         if code != 0:
             failed.append(run.run_id)

@@ -54,8 +54,22 @@ class HiTTsPseudoLabelHook(Hook):
         self.features = bool(features)
         self.device = device
         self.trust_checkpoint = bool(trust_checkpoint)
+        self._prepared = False
+
+    def prepare_train_data(self, runner, dataloader) -> None:
+        """Called by ``MTPSLRunner`` with the training dataloader before
+        the training loop starts its iterator (whose workers would
+        otherwise read entries not yet written)."""
+        self._prepare(runner, dataloader.dataset)
 
     def before_run(self, runner) -> None:
+        """The same under a plain MMEngine Runner (with ``num_workers=0``:
+        its loop's workers start before this hook); a no-op when
+        ``prepare_train_data`` ran."""
+        if not self._prepared:
+            self._prepare(runner, runner.train_dataloader.dataset)
+
+    def _prepare(self, runner, dataset) -> None:
         """Check, make (every rank its shard, then a barrier) or reuse,
         leaving the global random states as they were: building the
         stage-1 model draws from them, and the stage-2 model is initialised
@@ -67,11 +81,12 @@ class HiTTsPseudoLabelHook(Hook):
         import torch
         py_state, np_state = random.getstate(), np.random.get_state()
         with torch.random.fork_rng(devices=[]):
-            self._make_or_reuse(runner)
+            self._make_or_reuse(runner, dataset)
         random.setstate(py_state)
         np.random.set_state(np_state)
+        self._prepared = True
 
-    def _make_or_reuse(self, runner) -> None:
+    def _make_or_reuse(self, runner, dataset) -> None:
         import os
         import os.path as osp
 
@@ -82,7 +97,7 @@ class HiTTsPseudoLabelHook(Hook):
             raise FileNotFoundError(
                 f'HiTTsPseudoLabelHook: stage-1 checkpoint not found: '
                 f'{self.checkpoint}')
-        dataset = _unwrap(runner.train_dataloader.dataset)
+        dataset = _unwrap(dataset)
         if isinstance(self.stage1_config, str):
             stage1_cfg = load_config(self.stage1_config)
         else:
