@@ -25,11 +25,13 @@ from mtpsl.utils.cli import run_tool  # noqa: E402
 
 BASELINE = ('MTL baseline', 'configs/baseline/'
             'mtl_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
-# The method shown next to the baseline: the best one the benchmark found
-# (benchmark_results/procedural-96x128/table.md). Switch here, or with
-# --method-config / --method-name.
-BEST_METHOD = ('XTC', 'configs/xtc/'
-               'xtc_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
+# The method shown next to the baseline: the single-stage cross-task method
+# with the best paired Delta_MTL against the baseline in the benchmark's
+# 3task onelabel group (benchmark_results/procedural-96x128/summary.json;
+# tests/test_tools/test_demo.py checks that this is still the one). Switch
+# here, or with --method-config / --method-name.
+BEST_METHOD = ('Region contrast', 'configs/region_contrast/'
+               'rc-oracle_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 

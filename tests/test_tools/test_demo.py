@@ -29,26 +29,24 @@ def test_demo_trains_both_and_draws_them_side_by_side(tiny_procedural_root,
     out = subprocess.run(
         [sys.executable, 'tools/demo.py', '--data-root',
          tiny_procedural_root, '--preset', 'none', '--work-dir', work,
-         '--num-pictures', '3', '--cfg-options', *NARROW,
-         '--method-cfg-options', 'model.methods.0.feat_channels=8',
-         'model.methods.0.mapper.widths=(4,8,8,8,8)'],
+         '--num-pictures', '3', '--cfg-options', *NARROW],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     table = out.stdout.split('trained with one label per image:')[1]
     header = table.strip().splitlines()[0]
-    assert 'MTL baseline' in header and 'XTC' in header and \
+    assert 'MTL baseline' in header and 'Region contrast' in header and \
         'constant' in header
     pictures = sorted(os.listdir(osp.join(work, 'pictures')))
     assert len(pictures) == 3 and all(p.endswith('.png') for p in pictures)
     assert os.path.getsize(osp.join(work, 'pictures', pictures[0])) > 5000
     metrics = json.load(open(osp.join(work, 'demo_metrics.json')))
-    assert set(metrics['models']) == {'MTL baseline', 'XTC'}
+    assert set(metrics['models']) == {'MTL baseline', 'Region contrast'}
     for entry in metrics['models'].values():
         assert 0 <= entry['metrics']['sem_seg/mIoU'] <= 100
         assert osp.isfile(entry['checkpoint'])
     # the method's published weights hold no method parameters
     import torch
-    state = torch.load(metrics['models']['XTC']['checkpoint'],
+    state = torch.load(metrics['models']['Region contrast']['checkpoint'],
                        weights_only=True)
     assert state and not any(k.startswith('methods.') for k in state)
     # the regime each model trained with: one label per image
@@ -56,3 +54,26 @@ def test_demo_trains_both_and_draws_them_side_by_side(tiny_procedural_root,
                                      'label_regime.json')))
     assert regime['name'] == 'onelabel'
     assert all(len(t) == 1 for t in regime['labels'].values())
+
+
+def test_the_method_shown_is_the_benchmarks_best():
+    """BEST_METHOD is the single-stage cross-task method (not a baseline,
+    not a second stage) with the highest mean paired Delta_MTL against the
+    MTL baseline in the benchmark's 3task onelabel group."""
+    from tools.benchmark.suite import load_suite
+    from tools.demo import BEST_METHOD
+    suite = load_suite(osp.join(REPO, 'tools', 'benchmark', 'suites',
+                                'procedural-96x128.py'))
+    group, = [g for g in suite['groups'] if g['name'] == '3task']
+    baselines = {group['mtl'], 'mtl_binned'} | set(group['stl'].values())
+    summary = json.load(open(osp.join(REPO, suite['out'], 'summary.json')))
+    scores = {}
+    for name, entry in summary['3task']['onelabel'].items():
+        spec = group['methods'][name]
+        paired = (entry['metrics'].get('delta_mtl') or {}).get('vs_mtl')
+        if name in baselines or spec.get('after') or not paired:
+            continue
+        scores[spec['config']] = paired['mean']
+    assert scores, 'no method has a paired Delta_MTL yet'
+    best = max(scores, key=scores.get)
+    assert BEST_METHOD[1] == best, scores
