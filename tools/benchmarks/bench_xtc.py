@@ -33,13 +33,13 @@ CONFIGS = dict(
                  'xtc_segnet_1xb8-40k_nyuv2-onelabel-288x384.py'))
 
 
-def samples(mode, height, width):
+def samples(two_view, height, width):
     """Two packed samples (onelabel), made by the config's transforms."""
     import numpy as np
 
     from mtpsl.datasets.procedural import render_scene
     from mtpsl.registry import TRANSFORMS
-    if mode == 'xtc':
+    if two_view:
         packers = [TRANSFORMS.build(dict(
             type='TwoViewTransform', nested=True, view_pipeline=[
                 dict(type='RandomScaleCrop', scales=(1.0, 1.2, 1.5))])),
@@ -72,14 +72,14 @@ def run(args):
     from mtpsl.registry import MODELS
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    cfg = load_config(CONFIGS[args.mode])
-    if args.mode == 'xtc':
-        cfg.model.methods[0].update(args.xtc_options)
+    cfg = load_config(args.config)
+    if args.method_options:
+        cfg.model.methods[0].update(args.method_options)
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    batch = pseudo_collate(samples(args.mode, args.height, args.width))
+    batch = pseudo_collate(samples(args.two_view, args.height, args.width))
     times = []
     for _ in range(args.warmup + args.steps):
         t = time.perf_counter()
@@ -105,33 +105,46 @@ def _option(text):
     return key, ast.literal_eval(value)
 
 
-def main():
+def compare(configs, two_view=(), label=None, script=__file__,
+            argv=None):
+    """Time ``configs`` ({mode: config path}, the first the baseline), each
+    mode in its own child process of ``script``, alternating over rounds;
+    print the median steps, the ratios and peak RSS. Modes in ``two_view``
+    get two nested views packed in one batch."""
+    modes = list(configs)
+    base = modes[0]
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--mode', choices=sorted(CONFIGS))
+    p.add_argument('--mode', choices=modes)
     p.add_argument('--steps', type=int, default=4)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--rounds', type=int, default=2)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--height', type=int, default=288)
     p.add_argument('--width', type=int, default=384)
-    p.add_argument('--xtc-options', nargs='*', default=[], type=_option,
-                   help='XTC arguments over the config, key=python-literal')
-    args = p.parse_args()
-    args.xtc_options = dict(args.xtc_options)
+    p.add_argument('--method-options', '--xtc-options', nargs='*',
+                   default=[], type=_option,
+                   help='arguments of the method over the config, '
+                   'key=python-literal')
+    args = p.parse_args(argv)
+    args.method_options = dict(args.method_options)
     if args.mode:
+        args.config = configs[args.mode]
+        args.two_view = args.mode in two_view
+        if args.mode == base:
+            args.method_options = {}
         return child(args)
     load0 = os.getloadavg()[0]
-    results = {m: [] for m in CONFIGS}
-    peaks = {m: 0.0 for m in CONFIGS}
+    results = {m: [] for m in modes}
+    peaks = {m: 0.0 for m in modes}
     for _ in range(args.rounds):
-        for mode in ('baseline', 'xtc'):
-            cmd = [sys.executable, __file__, '--mode', mode,
+        for mode in modes:
+            cmd = [sys.executable, script, '--mode', mode,
                    '--steps', str(args.steps), '--warmup', str(args.warmup),
                    '--threads', str(args.threads),
                    '--height', str(args.height), '--width', str(args.width)]
-            if args.xtc_options:
-                cmd += ['--xtc-options'] + [f'{k}={v!r}' for k, v in
-                                            args.xtc_options.items()]
+            if args.method_options:
+                cmd += ['--method-options'] + [
+                    f'{k}={v!r}' for k, v in args.method_options.items()]
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                        MKL_NUM_THREADS=str(args.threads), PYTHONPATH=REPO)
             out = subprocess.run(cmd, env=env, capture_output=True,
@@ -148,13 +161,22 @@ def main():
     print(f'batch 2 x {args.height}x{args.width}, {args.threads} threads, '
           f'{args.rounds} rounds x {args.steps} steps (+{args.warmup} '
           f'warm-up), 1-min load {load0:.2f} -> {load1:.2f}')
-    if args.xtc_options:
-        print(f'XTC options over the config: {args.xtc_options}')
-    for m in ('baseline', 'xtc'):
-        print(f'{m:>8}: median step {med[m]:.3f} s (min {min(results[m]):.3f}'
-              f', max {max(results[m]):.3f}), peak RSS {peaks[m]:.0f} MiB')
-    print(f'   ratio: XTC / baseline step {med["xtc"] / med["baseline"]:.2f}x,'
-          f' peak RSS {peaks["xtc"] / peaks["baseline"]:.2f}x')
+    if args.method_options:
+        print(f'method options over the config: {args.method_options}')
+    width = max(len(m) for m in modes)
+    for m in modes:
+        print(f'{m:>{width}}: median step {med[m]:.3f} s (min '
+              f'{min(results[m]):.3f}, max {max(results[m]):.3f}), peak RSS '
+              f'{peaks[m]:.0f} MiB')
+    for m in modes[1:]:
+        name = label or m
+        print(f'   ratio: {name} / {base} step {med[m] / med[base]:.2f}x,'
+              f' peak RSS {peaks[m] / peaks[base]:.2f}x')
+    return med
+
+
+def main(argv=None):
+    return compare(CONFIGS, two_view=('xtc', ), label='XTC', argv=argv)
 
 
 if __name__ == '__main__':
