@@ -47,6 +47,10 @@ def parse_args(argv=None):
                    'uses --data-root as it is')
     p.add_argument('--num-pictures', type=int, default=8)
     p.add_argument('--retrain', action='store_true')
+    p.add_argument('--jobs', type=int, default=None,
+                   help='trainings side by side, each in its own process '
+                   '(default: 2 on a CPU machine with 2 or more cores, else '
+                   '1)')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    metavar='KEY=VALUE', help='applied to both models')
     p.add_argument('--method-cfg-options', nargs='+', default=[],
@@ -85,23 +89,92 @@ def constant_predictor_metrics(cfg) -> dict:
     return metrics
 
 
-def train_and_test(name: str, config: str, options, args) -> tuple:
-    """Train (unless done), publish and test one model: (cfg, metrics,
-    published checkpoint)."""
+def demo_config(name: str, config: str, options, args):
+    """The config of one model with its demo work dir, and its final
+    checkpoint's path."""
     from mtpsl.apis.config import load_config
+    cfg = load_config(config, options)
+    cfg.work_dir = osp.join(args.work_dir, name.lower().replace(' ', '_'))
+    return cfg, osp.join(cfg.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+
+
+def default_jobs() -> int:
+    """Trainings side by side: one per core, at most 2, on a machine
+    without CUDA; one on a GPU machine (one device)."""
+    import torch
+    if torch.cuda.is_available():
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def train_all(models, args) -> dict:
+    """Train every ``(name, config, options)`` whose final checkpoint is
+    missing (or all with ``--retrain``): in this process one after the
+    other, or with ``--jobs 2`` side by side, each in its own
+    ``tools/train.py`` process with an equal share of the cores as torch
+    threads (on 2 CPU cores the two trainings take about as long as the
+    slower one alone). Returns the wall time of each."""
+    import subprocess
+    todo, times = [], {}
+    for name, config, options in models:
+        cfg, final = demo_config(name, config, options, args)
+        if osp.isfile(final) and not args.retrain:
+            print(f'[demo] training {name} skipped: {final} exists '
+                  '(--retrain to train again)', flush=True)
+            times[name] = 0.0
+        else:
+            todo.append((name, config, options, cfg))
+    if args.jobs <= 1 or len(todo) <= 1:
+        from mtpsl.engine import MTPSLRunner
+        for name, config, _, cfg in todo:
+            print(f'[demo] training {name}: {config}', flush=True)
+            t0 = time.time()
+            cfg.experiment_name = f'demo_{osp.basename(cfg.work_dir)}_train'
+            MTPSLRunner.from_cfg(cfg.copy()).train()
+            times[name] = time.time() - t0
+        return times
+    threads = max(1, (os.cpu_count() or 1) // len(todo))
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    running = []
+    for name, config, options, cfg in todo:
+        os.makedirs(cfg.work_dir, exist_ok=True)
+        log = osp.join(cfg.work_dir, 'train.log')
+        cmd = [sys.executable, osp.join(repo, 'tools', 'train.py'), config,
+               '--work-dir', cfg.work_dir]
+        if options:
+            cmd += ['--cfg-options', *options]
+        print(f'[demo] training {name}: {config} (its own process, '
+              f'{threads} thread(s); log {log})', flush=True)
+        f = open(log, 'w')
+        running.append((name, log, f, time.time(),
+                        subprocess.Popen(cmd, stdout=f,
+                                         stderr=subprocess.STDOUT, env=env)))
+    failed = []
+    for name, log, f, t0, proc in running:
+        code = proc.wait()
+        times[name] = time.time() - t0
+        f.close()
+        if code != 0:
+            failed.append((name, log, code))
+    if failed:
+        lines = []
+        for name, log, code in failed:
+            with open(log) as f:
+                tail = ''.join(f.readlines()[-15:])
+            lines.append(f'training {name} failed (exit {code}); the end of '
+                         f'{log}:\n{tail}')
+        raise SystemExit('\n'.join(lines))
+    return times
+
+
+def publish_and_test(name: str, config: str, options, args) -> tuple:
+    """Publish and test one trained model: (cfg, metrics, published
+    checkpoint)."""
     from mtpsl.engine import MTPSLRunner
     from tools.publish_model import publish
-    cfg = load_config(config, options)
-    slug = name.lower().replace(' ', '_')
-    cfg.work_dir = osp.join(args.work_dir, slug)
-    final = osp.join(cfg.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
-    if osp.isfile(final) and not args.retrain:
-        print(f'[demo] training {name} skipped: {final} exists (--retrain '
-              'to train again)', flush=True)
-    else:
-        print(f'[demo] training {name}: {config}', flush=True)
-        cfg.experiment_name = f'demo_{slug}_train'
-        MTPSLRunner.from_cfg(cfg.copy()).train()
+    cfg, final = demo_config(name, config, options, args)
     stem = osp.splitext(osp.basename(config))[0]
     published = publish(final, osp.join(cfg.work_dir, 'published'), stem,
                         drop_prefix=('methods.', ),
@@ -110,7 +183,7 @@ def train_and_test(name: str, config: str, options, args) -> tuple:
                         trust_checkpoint=True)
     test_cfg = cfg.copy()
     test_cfg.model.pop('methods', None)  # methods never run at inference
-    test_cfg.experiment_name = f'demo_{slug}_test'
+    test_cfg.experiment_name = f'demo_{osp.basename(cfg.work_dir)}_test'
     test_cfg.load_from = published
     return cfg, MTPSLRunner.from_cfg(test_cfg).test(), published
 
@@ -154,6 +227,8 @@ def _gt_array(task: str, gt):
 def main(argv=None):
     start = time.time()
     args = parse_args(argv)
+    if args.jobs is None:
+        args.jobs = default_jobs()
     from mtpsl.datasets.procedural import generate_dataset
     from mtpsl.evaluation import format_comparison_table
 
@@ -166,15 +241,15 @@ def main(argv=None):
             for loader in LOADERS]
     print('[demo] 2/4 training in the onelabel regime (each training image '
           'labelled for one task)', flush=True)
-    results, times = {}, {}
-    for name, config, extra in (
-            (BASELINE[0], args.baseline_config, []),
-            (args.method_name, args.method_config, args.method_cfg_options)):
-        t0 = time.time()
-        cfg, metrics, ckpt = train_and_test(
-            name, config, data + list(args.cfg_options) + list(extra), args)
-        results[name] = (cfg, metrics, ckpt)
-        times[name] = time.time() - t0
+    models = [(name, config, data + list(args.cfg_options) + list(extra))
+              for name, config, extra in (
+                  (BASELINE[0], args.baseline_config, []),
+                  (args.method_name, args.method_config,
+                   args.method_cfg_options))]
+    times = train_all(models, args)
+    t_fit = time.time()
+    results = {name: publish_and_test(name, config, options, args)
+               for name, config, options in models}
     t_train = time.time()
 
     print('[demo] 3/4 best constant predictor (fitted on the training '
@@ -202,10 +277,13 @@ def main(argv=None):
     print(f'\npictures: {pictures}/ ({n_pictures} PNG: GT, '
           f'{" and ".join(models)} side by side)')
     print(f'metrics:  {osp.join(args.work_dir, "demo_metrics.json")}')
-    print(f'time: data {t_data - start:.0f} s, ' + ', '.join(
-        f'{n} {t:.0f} s' for n, t in times.items()) +
-        f', pictures {time.time() - t_train:.0f} s, total '
-        f'{time.time() - start:.0f} s')
+    side = ' side by side' if args.jobs > 1 else ''
+    print(f'time: data {t_data - start:.0f} s, training '
+          f'{t_fit - t_data:.0f} s (' + ', '.join(
+              f'{n} {t:.0f} s' for n, t in times.items()) +
+          f'{side}), tests {t_train - t_fit:.0f} s, constant predictor and '
+          f'pictures {time.time() - t_train:.0f} s, total '
+          f'{time.time() - start:.0f} s')
 
 
 if __name__ == '__main__':

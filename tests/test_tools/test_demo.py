@@ -4,6 +4,7 @@ table with the constant predictor, side-by-side pictures."""
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -22,14 +23,18 @@ NARROW = ['model.backbone.widths=(4,8,8,8,8)',
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('jobs', [1, 2])
 def test_demo_trains_both_and_draws_them_side_by_side(tiny_procedural_root,
-                                                      tmp_path):
+                                                      tmp_path, jobs):
+    """``--jobs 1``: both trained in this process; ``--jobs 2``: each in
+    its own tools/train.py process at once."""
     work = str(tmp_path / 'demo')
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     out = subprocess.run(
         [sys.executable, 'tools/demo.py', '--data-root',
          tiny_procedural_root, '--preset', 'none', '--work-dir', work,
-         '--num-pictures', '3', '--cfg-options', *NARROW],
+         '--num-pictures', '3', '--jobs', str(jobs), '--cfg-options',
+         *NARROW],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     table = out.stdout.split('trained with one label per image:')[1]
@@ -54,6 +59,12 @@ def test_demo_trains_both_and_draws_them_side_by_side(tiny_procedural_root,
                                      'label_regime.json')))
     assert regime['name'] == 'onelabel'
     assert all(len(t) == 1 for t in regime['labels'].values())
+    # side by side: each training's own process and log
+    logs = [osp.isfile(osp.join(work, d, 'train.log'))
+            for d in ('mtl_baseline', 'region_contrast')]
+    assert logs == [jobs == 2] * 2
+    assert bool(re.search(r'training \d+ s \([^)]* side by side\)',
+                          out.stdout)) == (jobs == 2)
 
 
 def test_the_method_shown_is_the_benchmarks_best():
