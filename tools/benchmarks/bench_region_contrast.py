@@ -28,7 +28,10 @@ bank filled with 1000 Gaussians beforehand; one
 training step (forward, backward, update) of the baseline, of baseline +
 region contrast with each of ``--variants`` (the shipped default, None =
 every negative exact, diag = diagonal covariances, or a number of exact
-negatives); median of ``--step-iters`` after one warm-up.
+negatives); every row is built and warmed up by one step, then the rows
+take turns, one step each, ``--step-iters`` rounds; per row the median
+wall time and CPU time (all threads) of its steps, and the ratios to the
+baseline's.
 """
 from __future__ import annotations
 
@@ -197,13 +200,14 @@ def bench_step(args) -> None:
                 ' (exact, all 1000 + in-image)' if neg is None else ''),
                 dict(rc, negatives=neg)))
     print(f'\n## Training step, SegNet 288x384 batch 2, onelabel, 40 '
-          f'regions / image, CPU s (torch threads '
+          f'regions / image, wall and CPU s (torch threads '
           f'{torch.get_num_threads()})\n')
-    print('| model | step (CPU s) | ratio to baseline |')
-    print('|---|---|---|')
-    base = None
+    print('| model | step (wall s) | ratio to baseline | step (CPU s) | '
+          'ratio to baseline |')
+    print('|---|---|---|---|---|')
     bank_feats = features(4, gen)
     bank_ids = voronoi_ids(4, 144, 192, 260, gen)
+    steps = []
     for name, method in rows:
         model = build_model(method)
         if method is not None:   # a full bank, as after the first steps
@@ -213,19 +217,33 @@ def bench_step(args) -> None:
             rc.bank.push(g)
         optim = torch.optim.Adam(model.parameters(), lr=1e-4)
         model.train()
-        times = []
-        for it in range(args.step_iters + 1):
-            t0 = time.process_time()
-            data = model.data_preprocessor(dict(batch), training=True)
-            losses = model(**data, mode='loss')
-            optim.zero_grad()
-            sum(losses.values()).backward()
-            optim.step()
-            if it:
-                times.append(time.process_time() - t0)
-        med = statistics.median(times)
-        base = med if base is None else base
-        print(f'| {name} | {med:.2f} | {med / base:.2f} |', flush=True)
+        steps.append(lambda m=model, o=optim: train_step(m, o, batch))
+    # one warm-up step each, then the rows take turns, step by step, so
+    # that a change of machine load falls on all of them alike
+    for step in steps:
+        step()
+    wall = [[] for _ in steps]
+    cpu = [[] for _ in steps]
+    for _ in range(args.step_iters):
+        for i, step in enumerate(steps):
+            t0, c0 = time.perf_counter(), time.process_time()
+            step()
+            wall[i].append(time.perf_counter() - t0)
+            cpu[i].append(time.process_time() - c0)
+    base, base_cpu = statistics.median(wall[0]), statistics.median(cpu[0])
+    for (name, _), w, c in zip(rows, wall, cpu):
+        med, med_cpu = statistics.median(w), statistics.median(c)
+        print(f'| {name} | {med:.2f} | {med / base:.2f} | {med_cpu:.2f} | '
+              f'{med_cpu / base_cpu:.2f} |', flush=True)
+
+
+def train_step(model, optim, batch) -> None:
+    """Forward, backward and Adam update of one batch."""
+    data = model.data_preprocessor(dict(batch), training=True)
+    losses = model(**data, mode='loss')
+    optim.zero_grad()
+    sum(losses.values()).backward()
+    optim.step()
 
 
 def main() -> None:
