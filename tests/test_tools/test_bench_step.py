@@ -26,3 +26,31 @@ def test_bench_hitts_prints_both_steps_and_their_ratio():
                             out.stdout).group(1))
     assert ratio == pytest.approx(med['hitts'] / med['baseline'], abs=0.01)
     assert re.search(r'peak RSS [0-9.]+x', out.stdout)
+
+
+@pytest.mark.slow
+def test_bench_region_contrast_step_rows_take_turns_and_ratios_agree():
+    out = subprocess.run(
+        [sys.executable, 'tools/benchmarks/bench_region_contrast.py',
+         '--part', 'step', '--height', '64', '--width', '96',
+         '--step-iters', '2', '--variants', 'default', '2'],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
+        capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = re.findall(r'^\| (.+?) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| '
+                      r'([0-9.]+) \|$', out.stdout, re.M)
+    assert [r[0] for r in rows] == [
+        'SegNet (baseline)',
+        '+ RC, shipped default (negatives=4, rest=bound)',
+        '+ RC, negatives=2'], out.stdout
+    def within_rounding(value, num, den):
+        # value = num / den printed with 2 decimals, num and den too
+        lo = (num - 0.005) / (den + 0.005) - 0.005
+        hi = (num + 0.005) / max(den - 0.005, 1e-9) + 0.005
+        return lo <= value <= hi
+
+    wall0, cpu0 = float(rows[0][1]), float(rows[0][3])
+    for _, wall, ratio, cpu, cpu_ratio in rows:
+        assert within_rounding(float(ratio), float(wall), wall0), rows
+        assert within_rounding(float(cpu_ratio), float(cpu), cpu0), rows
+    assert 'SegNet 64x96 batch 2' in out.stdout

@@ -4,11 +4,12 @@ of the same formula, and a SegNet training step with and without it.
 Usage: python tools/benchmarks/bench_region_contrast.py [--part w2|step|all]
        [--regions 10 30 100] [--images 10] [--bank 1000]
        [--max-batched-pairs 120000] [--loop-anchors 3] [--step-iters 3]
-       [--variants default None diag 16 ...]
+       [--variants default None diag 16 ...] [--height 288 --width 384]
 
-All times are CPU seconds of this process (``time.process_time``, one torch
-thread), so that a machine shared with other jobs inflates them less than
-wall time would.
+The W2 part's times are CPU seconds of this process (``time.process_time``,
+one torch thread by default), so that a machine shared with other jobs
+inflates them less than wall time would; the step part prints wall time
+and CPU time (all threads) side by side.
 
 Part ``w2`` (the release's sizes): 32-channel features at 144x192 (made at
 1/16 and bilinearly upsampled, as a_theta's), ``--images`` images with R
@@ -158,33 +159,33 @@ def build_model(method):
     return MODELS.build(cfg.model)   # default init: timing only
 
 
-def step_batch(gen):
-    """Two 288x384 samples, one label each (sem_seg / depth), 40 regions."""
+def step_batch(gen, h: int = 288, w: int = 384):
+    """Two h x w samples, one label each (sem_seg / depth), 40 regions."""
     from mmengine.structures import PixelData
 
     from mtpsl.structures import MultiTaskDataSample
     samples, imgs = [], []
-    ids = voronoi_ids(2, 288, 384, 40, gen)
+    ids = voronoi_ids(2, h, w, 40, gen)
     for i in range(2):
         flags = dict(sem_seg=i == 0, depth=i == 1, normal=False)
         s = MultiTaskDataSample(metainfo=dict(
-            img_shape=(288, 384), ori_shape=(288, 384), label_flags=flags))
+            img_shape=(h, w), ori_shape=(h, w), label_flags=flags))
         if i == 0:
-            s.set_gt('sem_seg', torch.randint(0, 13, (1, 288, 384),
+            s.set_gt('sem_seg', torch.randint(0, 13, (1, h, w),
                                               generator=gen).float())
         else:
-            s.set_gt('depth', torch.rand(1, 288, 384, generator=gen) + 0.5)
+            s.set_gt('depth', torch.rand(1, h, w, generator=gen) + 0.5)
         s.set_field(PixelData(data=ids[i:i + 1]), 'region_ids',
                     dtype=PixelData)
         samples.append(s)
-        imgs.append(torch.randint(0, 255, (3, 288, 384), generator=gen
+        imgs.append(torch.randint(0, 255, (3, h, w), generator=gen
                                   ).float())
     return dict(inputs=imgs, data_samples=samples)
 
 
 def bench_step(args) -> None:
     gen = torch.Generator().manual_seed(0)
-    batch = step_batch(gen)
+    batch = step_batch(gen, args.height, args.width)
     rows = [('SegNet (baseline)', None)]
     for v in args.variants:
         rc = dict(type='RegionContrast', num_classes=dict(sem_seg=13))
@@ -199,7 +200,8 @@ def bench_step(args) -> None:
             rows.append((f'+ RC, negatives={neg}' + (
                 ' (exact, all 1000 + in-image)' if neg is None else ''),
                 dict(rc, negatives=neg)))
-    print(f'\n## Training step, SegNet 288x384 batch 2, onelabel, 40 '
+    print(f'\n## Training step, SegNet {args.height}x{args.width} batch 2, '
+          f'onelabel, 40 '
           f'regions / image, wall and CPU s (torch threads '
           f'{torch.get_num_threads()})\n')
     print('| model | step (wall s) | ratio to baseline | step (CPU s) | '
@@ -246,7 +248,7 @@ def train_step(model, optim, batch) -> None:
     optim.step()
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--part', choices=('w2', 'step', 'all'),
                         default='all')
@@ -262,7 +264,10 @@ def main() -> None:
                         help="RC rows of the step part: 'default', 'diag', "
                         "or a number of exact negatives ('None': all)")
     parser.add_argument('--threads', type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument('--height', type=int, default=288,
+                        help='input size of the step part')
+    parser.add_argument('--width', type=int, default=384)
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     import os
     print(f'load average (1, 5, 15 min): {os.getloadavg()}', flush=True)
