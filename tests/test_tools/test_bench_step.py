@@ -43,6 +43,7 @@ def test_bench_region_contrast_step_rows_take_turns_and_ratios_agree():
         'SegNet (baseline)',
         '+ RC, shipped default (negatives=4, rest=bound)',
         '+ RC, negatives=2'], out.stdout
+
     def within_rounding(value, num, den):
         # value = num / den printed with 2 decimals, num and den too
         lo = (num - 0.005) / (den + 0.005) - 0.005

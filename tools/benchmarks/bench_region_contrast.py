@@ -52,6 +52,9 @@ from mtpsl.models.methods.gaussian_regions import (  # noqa: E402
 from mtpsl.models.methods.region_contrast import RegionContrast  # noqa: E402
 from mtpsl.models.methods.region_terms import info_nce  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_xtc import train_step  # noqa: E402
+
 TASKS = ('sem_seg', 'depth', 'normal')
 
 
@@ -219,7 +222,7 @@ def bench_step(args) -> None:
             rc.bank.push(g)
         optim = torch.optim.Adam(model.parameters(), lr=1e-4)
         model.train()
-        steps.append(lambda m=model, o=optim: train_step(m, o, batch))
+        steps.append(lambda m=model, o=optim: train_step(m, o, dict(batch)))
     # one warm-up step each, then the rows take turns, step by step, so
     # that a change of machine load falls on all of them alike
     for step in steps:
@@ -237,15 +240,6 @@ def bench_step(args) -> None:
         med, med_cpu = statistics.median(w), statistics.median(c)
         print(f'| {name} | {med:.2f} | {med / base:.2f} | {med_cpu:.2f} | '
               f'{med_cpu / base_cpu:.2f} |', flush=True)
-
-
-def train_step(model, optim, batch) -> None:
-    """Forward, backward and Adam update of one batch."""
-    data = model.data_preprocessor(dict(batch), training=True)
-    losses = model(**data, mode='loss')
-    optim.zero_grad()
-    sum(losses.values()).backward()
-    optim.step()
 
 
 def main(argv=None) -> None:

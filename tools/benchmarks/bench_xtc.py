@@ -83,14 +83,20 @@ def run(args):
     times = []
     for _ in range(args.warmup + args.steps):
         t = time.perf_counter()
-        data = model.data_preprocessor(batch, training=True)
-        losses = model(**data, mode='loss')
-        loss = sum(losses.values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        losses = train_step(model, opt, batch)
         times.append(time.perf_counter() - t)
     return times[args.warmup:], sorted(losses)
+
+
+def train_step(model, optim, batch):
+    """Forward, backward and optimiser update of one collated batch;
+    returns the loss dict."""
+    data = model.data_preprocessor(batch, training=True)
+    losses = model(**data, mode='loss')
+    optim.zero_grad()
+    sum(losses.values()).backward()
+    optim.step()
+    return losses
 
 
 def child(args):
