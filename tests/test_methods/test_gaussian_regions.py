@@ -5,7 +5,12 @@ import pytest
 import scipy.linalg
 import torch
 
-from mtpsl.models.methods.gaussian_regions import (Gaussians, cov_factor,
+import torch.nn.functional as F
+
+from mtpsl.models.methods import gaussian_regions
+from mtpsl.models.methods.gaussian_regions import (Gaussians,
+                                                   UpsampledRegions,
+                                                   bilinear_taps, cov_factor,
                                                    kl_divergence,
                                                    region_gaussians,
                                                    w2_squared)
@@ -60,6 +65,64 @@ def test_region_gaussians_no_region_and_shape_error():
     assert len(g) == 0 and image.numel() == 0
     with pytest.raises(ValueError, match='do not match'):
         region_gaussians(feats, torch.zeros(1, 4, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize('n_in,n_out', [(3, 24), (5, 13), (4, 4), (7, 3),
+                                         (1, 5), (6, 11)])
+def test_bilinear_taps_are_those_of_f_interpolate(n_in, n_out):
+    # the weights F.interpolate applies: interpolate the identity
+    eye = torch.eye(n_in, dtype=D64).reshape(1, n_in, n_in, 1)
+    matrix = F.interpolate(eye, size=(n_out, 1), mode='bilinear',
+                           align_corners=False)[0, :, :, 0].T
+    index, weight = bilinear_taps(n_in, n_out)
+    ours = torch.zeros(n_out, n_in, dtype=D64)
+    ours.index_put_((torch.arange(n_out)[:, None].expand(-1, 2), index),
+                    weight, accumulate=True)
+    assert torch.allclose(ours, matrix, atol=1e-15)
+
+
+@pytest.mark.parametrize('low_size,size', [((3, 4), (24, 32)),
+                                           ((5, 7), (13, 9)),
+                                           ((4, 4), (4, 4)),
+                                           ((6, 5), (3, 11))])
+@pytest.mark.parametrize('dense', [True, False])
+def test_upsampled_regions_equal_region_gaussians_of_the_upsampled_map(
+        low_size, size, dense, monkeypatch):
+    if not dense:   # the sparse (sorted) gathering of the moment weights
+        monkeypatch.setattr(gaussian_regions, 'DENSE_MOMENT_LIMIT', 0)
+    gen = torch.Generator().manual_seed(sum(size))
+    low = torch.randn(2, 3, *low_size, generator=gen, dtype=D64)
+    ids = torch.randint(0, 5, (2,) + size, generator=gen)
+    up = F.interpolate(low, size=size, mode='bilinear', align_corners=False)
+    layout = UpsampledRegions(ids, low_size, min_pixels=2)
+    for unbiased, diagonal in [(True, False), (False, False), (True, True)]:
+        ref, image, region = region_gaussians(up, ids, 2, unbiased, 1e-6,
+                                              diagonal)
+        ours = layout.gaussians(low, unbiased, 1e-6, diagonal)
+        assert len(ours) == len(ref) > 0
+        assert torch.equal(layout.image, image)
+        assert torch.equal(layout.region, region)
+        assert torch.equal(ours.count, ref.count)
+        assert torch.allclose(ours.mean, ref.mean, atol=1e-13)
+        assert torch.allclose(ours.cov, ref.cov, atol=1e-13)
+
+
+def test_upsampled_regions_gradcheck_and_shape_error():
+    gen = torch.Generator().manual_seed(1)
+    low = torch.randn(1, 2, 3, 3, generator=gen, dtype=D64,
+                      requires_grad=True)
+    ids = torch.randint(1, 3, (1, 7, 8), generator=gen)
+    layout = UpsampledRegions(ids, (3, 3), min_pixels=2)
+
+    def stats(x):
+        g = layout.gaussians(x, eps=1e-6)
+        return g.mean, g.cov
+    assert torch.autograd.gradcheck(stats, (low,))
+    with pytest.raises(ValueError, match=r'\(1, 2, 4, 3\)'):
+        layout.gaussians(torch.zeros(1, 2, 4, 3))
+    empty = UpsampledRegions(torch.zeros(1, 7, 8, dtype=torch.long), (3, 3))
+    g = empty.gaussians(low)
+    assert len(g) == 0 and g.cov.shape == (0, 2, 2)
 
 
 def test_pool_by_region_means_and_segments():

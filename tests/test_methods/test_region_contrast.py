@@ -250,6 +250,30 @@ def test_release_aggregation_sums_pairs_times_two_over_batch():
     assert b.item() == pytest.approx(4 * a.item(), rel=1e-5)
 
 
+@pytest.mark.parametrize('options', [dict(), dict(covariance='diag'),
+                                     dict(contrast='vector')])
+def test_loss_equals_region_gaussians_of_the_upsampled_maps(options):
+    # The loss takes Eq. (2) at a_theta's resolution (UpsampledRegions);
+    # computed here on the upsampled maps instead, it is the same.
+    torch.manual_seed(0)
+    rc = _rc(bank_size=0, **options)
+    bundle, _, _ = _bundle(ONE)
+    loss = rc(bundle)['rc.loss_rc']
+    maps_s, maps_t, ids, _ = rc.mapped(bundle.view1,
+                                       bundle.generator('rc.gumbel'))
+    diag = options != {}
+    g_s, unit, _ = region_gaussians(maps_s, ids, rc.min_pixels, True,
+                                    rc.eps, diag)
+    g_t, _, _ = region_gaussians(maps_t, ids, rc.min_pixels, True,
+                                 rc.eps, diag)
+    per_anchor, unit = rc.contrast_terms(g_s, g_t, unit,
+                                         bundle.generator('rc.sample'))
+    means = [per_anchor[unit == u].mean() for u in unit.unique()]
+    expected = rc.loss_weight * torch.stack(means).mean()
+    assert maps_s.shape[-2:] == ids.shape[-2:] == (16, 24)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
 def test_patch_and_semantic_regions():
     rc = _rc(extraction='patch', patch_grid=(2, 3))
     bundle, _, _ = _bundle(ONE, regions=False)

@@ -55,3 +55,19 @@ def test_bench_region_contrast_step_rows_take_turns_and_ratios_agree():
         assert within_rounding(float(ratio), float(wall), wall0), rows
         assert within_rounding(float(cpu_ratio), float(cpu), cpu0), rows
     assert 'SegNet 64x96 batch 2' in out.stdout
+
+
+def test_bench_region_contrast_stats_part_agrees_with_the_upsampled_maps():
+    out = subprocess.run(
+        [sys.executable, 'tools/benchmarks/bench_region_contrast.py',
+         '--part', 'stats', '--step-iters', '1', '--regions', '10'],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
+        capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = re.findall(r'^\| (\d+) \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \| '
+                      r'([0-9.e+-]+) \|$', out.stdout, re.M)
+    assert [r[0] for r in rows] == ['10'], out.stdout
+    _, up, low, ratio, diff = rows[0]
+    assert float(ratio) == pytest.approx(float(up) / float(low), abs=0.06)
+    # float32 upsampling on one side, float64 on the other: equal to 1e-6
+    assert float(diff) < 1e-6

@@ -1,7 +1,8 @@
 """What region contrast costs: the batched W2 loss against a per-pair loop
 of the same formula, and a SegNet training step with and without it.
 
-Usage: python tools/benchmarks/bench_region_contrast.py [--part w2|step|all]
+Usage: python tools/benchmarks/bench_region_contrast.py
+       [--part w2|stats|step|all]
        [--regions 10 30 100] [--images 10] [--bank 1000]
        [--max-batched-pairs 120000] [--loop-anchors 3] [--step-iters 3]
        [--variants default None diag 16 ...] [--height 288 --width 384]
@@ -23,6 +24,14 @@ extrapolated linearly to all anchors; when the batched run would exceed
 ``--max-batched-pairs`` pairs it runs on fewer images and is extrapolated
 the same way (both are linear in the number of pairs); the table says so.
 The diagonal-covariance closed form is timed at full size.
+
+Part ``stats``: Eq. (2) for the GT and prediction maps of 4 (image, pair)
+units (32 channels at 18x24, a_theta's 1/16 of 288x384, brought to 144x192,
+``--regions`` Voronoi regions per image, under 10 pixels skipped), forward
++ backward: on the bilinearly upsampled maps (``region_gaussians``, what
+the loss computed before) and at the low resolution (``UpsampledRegions``,
+what it computes now: the same values); the two take turns for
+``--step-iters`` rounds, median wall ms each.
 
 Part ``step``: the full SegNet at 288x384, batch 2, onelabel, Adam, the
 bank filled with 1000 Gaussians beforehand; one
@@ -48,7 +57,7 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from mtpsl.models.methods.gaussian_regions import (  # noqa: E402
-    Gaussians, region_gaussians)
+    Gaussians, UpsampledRegions, region_gaussians)
 from mtpsl.models.methods.region_contrast import RegionContrast  # noqa: E402
 from mtpsl.models.methods.region_terms import info_nce  # noqa: E402
 
@@ -152,6 +161,51 @@ def bench_w2(args) -> None:
               flush=True)
 
 
+def bench_stats(args) -> None:
+    gen = torch.Generator().manual_seed(0)
+    units, c, low_size, size = 4, 32, (18, 24), (144, 192)
+    lows = [torch.randn(units, c, *low_size, generator=gen).relu()
+            .requires_grad_() for _ in range(2)]
+    print(f'\n## Region statistics, Eq. (2), GT + prediction maps of '
+          f'{units} units, {c} ch at {low_size[0]}x{low_size[1]} -> '
+          f'{size[0]}x{size[1]}, forward + backward, median wall ms over '
+          f'{args.step_iters} rounds (torch threads '
+          f'{torch.get_num_threads()})\n')
+    print('| regions / image | on the upsampled maps (ms) | at 1/16 (ms) | '
+          'ratio | max abs difference of the covariances |')
+    print('|---|---|---|---|---|')
+    for regions in args.regions:
+        ids = voronoi_ids(units, *size, regions, gen)
+
+        def upsampled():
+            return [region_gaussians(
+                F.interpolate(x, size=size, mode='bilinear',
+                              align_corners=False), ids, 10, True, 1e-6)[0]
+                for x in lows]
+
+        def low_res():
+            layout = UpsampledRegions(ids, low_size, 10)
+            return [layout.gaussians(x, True, 1e-6) for x in lows]
+
+        def timed(fn):
+            t0 = time.perf_counter()
+            out = fn()
+            sum(g.mean.sum() + g.cov.sum() for g in out).backward()
+            return time.perf_counter() - t0, out
+        times = {upsampled: [], low_res: []}
+        for fn in times:      # warm-up
+            timed(fn)
+        for _ in range(args.step_iters):
+            for fn in times:
+                times[fn].append(timed(fn)[0])
+        diff = max((a.cov - b.cov).abs().max().item() for a, b in zip(
+            timed(upsampled)[1], timed(low_res)[1]))
+        up = statistics.median(times[upsampled]) * 1e3
+        lo = statistics.median(times[low_res]) * 1e3
+        print(f'| {regions} | {up:.1f} | {lo:.1f} | {up / lo:.1f} | '
+              f'{diff:.1e} |', flush=True)
+
+
 def build_model(method):
     from mtpsl.apis.config import load_config
     from mtpsl.registry import MODELS
@@ -244,7 +298,7 @@ def bench_step(args) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--part', choices=('w2', 'step', 'all'),
+    parser.add_argument('--part', choices=('w2', 'stats', 'step', 'all'),
                         default='all')
     parser.add_argument('--regions', type=int, nargs='+',
                         default=[10, 30, 100])
@@ -267,6 +321,8 @@ def main(argv=None) -> None:
     print(f'load average (1, 5, 15 min): {os.getloadavg()}', flush=True)
     if args.part in ('w2', 'all'):
         bench_w2(args)
+    if args.part in ('stats', 'all'):
+        bench_stats(args)
     if args.part in ('step', 'all'):
         bench_step(args)
     print(f'load average at the end: {os.getloadavg()}', flush=True)

@@ -23,8 +23,8 @@ from mtpsl.structures import task_spec
 
 from .base import BaseCrossTaskMethod, MethodBundle, ViewBundle
 from .film_mapper import REGION_CONTRAST_RELEASE, PairFiLMMapper
-from .gaussian_regions import (Gaussians, cov_factor, kl_divergence,
-                               region_gaussians, w2_squared)
+from .gaussian_regions import (Gaussians, UpsampledRegions, cov_factor,
+                               kl_divergence, w2_squared)
 from .region_bank import GaussianBank
 from .region_terms import info_nce, pixel_contrast, vector_distance
 from .toolkit import (consistency_pairs, encode_prediction, encode_target,
@@ -198,10 +198,11 @@ class RegionContrast(BaseCrossTaskMethod):
                              '(docs/regions.md) or use extraction=\'patch\'')
         return resize_region_ids(view.region_ids[images], size)[:, 0]
 
-    def mapped(self, view: ViewBundle, generator=None):
+    def mapped(self, view: ViewBundle, generator=None, upsample: bool = True):
         """``(gt maps, prediction maps, region ids, unit batch index)`` of
-        every (image, s, t) unit of the view, at the feature size; None if
-        there is none."""
+        every (image, s, t) unit of the view, the maps at the feature size
+        (with ``upsample=False``: as a_theta gives them, to be upsampled
+        bilinearly to the ids' size); None if there is none."""
         pairs = (consistency_pairs(view.label_flags) if self.pairs == 'all'
                  else labelled_unlabelled_pairs(view.label_flags))
         if not pairs:
@@ -222,10 +223,12 @@ class RegionContrast(BaseCrossTaskMethod):
                                   dtype=torch.long, device=images.device)
             m_s, m_t = self.mapper.map_all(
                 [(gt_map.to(pred_map.dtype), src), (pred_map, tgt)], pair_ids)
-            maps_s.append(F.interpolate(m_s, size=size, mode='bilinear',
-                                        align_corners=False))
-            maps_t.append(F.interpolate(m_t, size=size, mode='bilinear',
-                                        align_corners=False))
+            if upsample:
+                m_s, m_t = (F.interpolate(m, size=size, mode='bilinear',
+                                          align_corners=False)
+                            for m in (m_s, m_t))
+            maps_s.append(m_s)
+            maps_t.append(m_t)
             ids.append(self._region_ids(view, images, size))
             units.append(images)
         return (torch.cat(maps_s), torch.cat(maps_t), torch.cat(ids),
@@ -348,22 +351,26 @@ class RegionContrast(BaseCrossTaskMethod):
             raise ValueError("RegionContrast: view='view2' needs a two-view "
                              'pipeline (TwoViewTransform + PackTwoViewInputs)')
         dev = view.inputs.device
-        out = self.mapped(view, bundle.generator(f'{self.name}.gumbel', dev))
+        pixel = self.contrast == 'pixel'
+        out = self.mapped(view, bundle.generator(f'{self.name}.gumbel', dev),
+                          upsample=pixel)
         if out is None:
             self._push(None, dev)   # every rank takes part in the gather
             return {key: self.zero_loss()}
         maps_s, maps_t, ids, images = out
         gen = bundle.generator(f'{self.name}.sample', dev)
-        if self.contrast == 'pixel':
+        if pixel:
             per_anchor, unit = pixel_contrast(
                 maps_s, maps_t, ids, self.min_pixels, self.pixels_per_region,
                 self.tau, self.vector_metric, self.anchors, gen)
         else:
+            # Eq. (2) on the upsampled maps, computed at a_theta's
+            # resolution (exact; one layout for both maps)
             diag = self.covariance == 'diag' or self.contrast == 'vector'
-            g_s, unit, _ = region_gaussians(maps_s, ids, self.min_pixels,
-                                            self.unbiased, self.eps, diag)
-            g_t, _, _ = region_gaussians(maps_t, ids, self.min_pixels,
-                                         self.unbiased, self.eps, diag)
+            layout = UpsampledRegions(ids, maps_s.shape[-2:], self.min_pixels)
+            g_s, g_t = (layout.gaussians(m, self.unbiased, self.eps, diag)
+                        for m in (maps_s, maps_t))
+            unit = layout.image
             if len(g_s) == 0:
                 self._push(None, dev)
                 return {key: self.zero_loss()}
