@@ -107,13 +107,17 @@ def default_jobs() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def train_all(models, args) -> dict:
+def train_all(models, args, on_done=None) -> dict:
     """Train every ``(name, config, options)`` whose final checkpoint is
     missing (or all with ``--retrain``): in this process one after the
     other, or with ``--jobs 2`` side by side, each in its own
     ``tools/train.py`` process with an equal share of the cores as torch
     threads (on 2 CPU cores the two trainings take about as long as the
-    slower one alone). Returns the wall time of each."""
+    slower one alone). Side by side, ``on_done(name)`` runs in this
+    process, with the finished training's share of the threads, as soon as
+    a training ends while another still runs (the demo tests the first
+    model there instead of leaving its cores idle). Returns the wall time
+    of each."""
     import subprocess
     todo, times = [], {}
     for name, config, options in models:
@@ -151,13 +155,27 @@ def train_all(models, args) -> dict:
         running.append((name, log, f, time.time(),
                         subprocess.Popen(cmd, stdout=f,
                                          stderr=subprocess.STDOUT, env=env)))
-    failed = []
-    for name, log, f, t0, proc in running:
-        code = proc.wait()
-        times[name] = time.time() - t0
-        f.close()
-        if code != 0:
-            failed.append((name, log, code))
+    failed, waiting = [], list(running)
+    while waiting:
+        finished = [job for job in waiting if job[4].poll() is not None]
+        if not finished:
+            time.sleep(1.0)
+            continue
+        for job in finished:
+            name, log, f, t0, proc = job
+            times[name] = time.time() - t0
+            f.close()
+            waiting.remove(job)
+            if proc.returncode != 0:
+                failed.append((name, log, proc.returncode))
+            elif waiting and on_done is not None and not failed:
+                import torch
+                before = torch.get_num_threads()
+                torch.set_num_threads(threads)
+                try:
+                    on_done(name)
+                finally:
+                    torch.set_num_threads(before)
     if failed:
         lines = []
         for name, log, code in failed:
@@ -246,16 +264,31 @@ def main(argv=None):
                   (BASELINE[0], args.baseline_config, []),
                   (args.method_name, args.method_config,
                    args.method_cfg_options))]
-    times = train_all(models, args)
+    results, early, constant = {}, {}, {}
+
+    def test_early(name):   # a model done while the other still trains
+        t0 = time.time()
+        config, options = next((c, o) for n, c, o in models if n == name)
+        print(f'[demo] testing {name} while the other model trains',
+              flush=True)
+        results[name] = publish_and_test(name, config, options, args)
+        if name == BASELINE[0]:
+            constant.update(constant_predictor_metrics(results[name][0]))
+        early[name] = time.time() - t0
+
+    times = train_all(models, args, on_done=test_early)
+    # training time: until the last training ended, without the early tests
     t_fit = time.time()
-    results = {name: publish_and_test(name, config, options, args)
-               for name, config, options in models}
+    for name, config, options in models:
+        if name not in results:
+            results[name] = publish_and_test(name, config, options, args)
     t_train = time.time()
 
     print('[demo] 3/4 best constant predictor (fitted on the training '
           'split)', flush=True)
     base_cfg = results[BASELINE[0]][0]
-    constant = constant_predictor_metrics(base_cfg)
+    if not constant:
+        constant.update(constant_predictor_metrics(base_cfg))
     pictures = osp.join(args.work_dir, 'pictures')
     print(f'[demo] 4/4 pictures in {pictures}', flush=True)
     configs = {BASELINE[0]: args.baseline_config,
@@ -264,7 +297,7 @@ def main(argv=None):
                      f'{results[name][1]["sem_seg/mIoU"]:.1f} mIoU')
               for name in configs}
     n_pictures = draw_pictures(base_cfg, models, pictures, args.num_pictures)
-    columns = {name: r[1] for name, r in results.items()}
+    columns = {name: results[name][1] for name in configs}
     columns['constant'] = constant
     with open(osp.join(args.work_dir, 'demo_metrics.json'), 'w') as f:
         json.dump(dict(models={n: dict(config=c, checkpoint=results[n][2],
@@ -281,7 +314,9 @@ def main(argv=None):
     print(f'time: data {t_data - start:.0f} s, training '
           f'{t_fit - t_data:.0f} s (' + ', '.join(
               f'{n} {t:.0f} s' for n, t in times.items()) +
-          f'{side}), tests {t_train - t_fit:.0f} s, constant predictor and '
+          f'{side}), tests {t_train - t_fit:.0f} s' + ''.join(
+              f' (+ {n} {t:.0f} s during the training)'
+              for n, t in early.items()) + ', constant predictor and '
           f'pictures {time.time() - t_train:.0f} s, total '
           f'{time.time() - start:.0f} s')
 

@@ -88,3 +88,59 @@ def test_the_method_shown_is_the_benchmarks_best():
     assert scores, 'no method has a paired Delta_MTL yet'
     best = max(scores, key=scores.get)
     assert BEST_METHOD[1] == best, scores
+
+
+def test_side_by_side_runs_on_done_while_the_other_trains(tmp_path,
+                                                          monkeypatch):
+    """train_all(jobs=2): the model that ends first is handed to
+    ``on_done`` while the other still runs (with the freed threads), the
+    last one is not; a failed training is reported, not handed on."""
+    import subprocess
+
+    import torch
+
+    import tools.demo as demo
+    polls = {}
+
+    class FakeTraining:   # ends after a given number of polls
+        def __init__(self, cmd, **kwargs):
+            self.name = osp.basename(cmd[cmd.index('--work-dir') + 1])
+            self.left = {'mtl_baseline': 1, 'region_contrast': 3}[self.name]
+            self.returncode = None
+
+        def poll(self):
+            polls[self.name] = polls.get(self.name, 0) + 1
+            if self.left == 0:
+                self.returncode = 0
+                return 0
+            self.left -= 1
+            return None
+
+    monkeypatch.setattr(subprocess, 'Popen', FakeTraining)
+    monkeypatch.setattr(demo.time, 'sleep', lambda s: None)
+    args = demo.parse_args(['--work-dir', str(tmp_path), '--jobs', '2',
+                            '--retrain'])
+    models = [(demo.BASELINE[0], demo.BASELINE[1], []),
+              (demo.BEST_METHOD[0], demo.BEST_METHOD[1], [])]
+    seen = []
+    before = torch.get_num_threads()
+    times = demo.train_all(models, args, on_done=lambda name: seen.append(
+        (name, torch.get_num_threads(), dict(polls))))
+    assert set(times) == {'MTL baseline', 'Region contrast'}
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    # handed on when it ended (its 2nd poll), while the method still ran
+    assert seen == [('MTL baseline', threads,
+                     {'mtl_baseline': 2, 'region_contrast': 2})]
+    assert torch.get_num_threads() == before
+
+    class Failing(FakeTraining):
+        def poll(self):
+            self.returncode = 1
+            return 1
+    monkeypatch.setattr(subprocess, 'Popen', Failing)
+    for name in ('mtl_baseline', 'region_contrast'):
+        os.makedirs(tmp_path / name, exist_ok=True)
+    seen.clear()
+    with pytest.raises(SystemExit, match='training MTL baseline failed'):
+        demo.train_all(models, args, on_done=seen.append)
+    assert seen == []
