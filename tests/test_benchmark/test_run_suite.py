@@ -150,8 +150,11 @@ def test_second_stage_is_pointed_at_its_own_first_stage(tmp_path, run_id,
     run = runs[run_id]
     work_root = str(tmp_path / 'work')
     cfg = run_config(run, suite, osp.join(work_root, suite['name'], run_id))
-    with pytest.raises(FileNotFoundError, match=first_id):
+    with pytest.raises(FileNotFoundError, match=first_id) as err:
         chain_stage(cfg, run, suite, work_root, runs)
+    # it says how to make the checkpoint again
+    assert f'run_one.py SUITE {first_id} --out' in str(err.value)
+    assert f'--work-root {work_root}' in str(err.value)
     ckpt = osp.join(work_root, suite['name'], first_id, 'iter_600.pth')
     os.makedirs(osp.dirname(ckpt))
     open(ckpt, 'wb').close()

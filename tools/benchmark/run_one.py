@@ -95,8 +95,13 @@ def chain_stage(cfg, run: Run, suite: dict, work_root: str,
     first_cfg = run_config(first, suite, first_dir)
     ckpt = osp.join(first_dir, f'iter_{first_cfg.train_cfg.max_iters}.pth')
     if not osp.isfile(ckpt):
-        raise FileNotFoundError(f'{run.run_id}: the checkpoint of its first '
-                                f'stage {first.run_id} is missing: {ckpt}')
+        raise FileNotFoundError(
+            f'{run.run_id}: the checkpoint of its first stage '
+            f'{first.run_id} is missing: {ckpt} (work dirs are not part of '
+            f'the results; train the first stage again with `python '
+            f'tools/benchmark/run_one.py SUITE {first.run_id} --out '
+            f'<another results dir> --work-root {work_root}` and compare '
+            f'its checkpoint sha256 with the first stage\'s record)')
     new = dict(stage1_config=first_cfg.to_dict(), stage1_checkpoint=ckpt,
                pseudo_dir=osp.join(cfg.work_dir, 'pseudo'))
     old_to_new = {cfg[v]: new[v] for v in STAGE_VARS}
