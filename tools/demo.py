@@ -174,6 +174,12 @@ def train_all(models, args, on_done=None) -> dict:
                 torch.set_num_threads(threads)
                 try:
                     on_done(name)
+                except BaseException:
+                    for other in waiting:   # no training left orphaned
+                        other[4].kill()
+                        other[4].wait()
+                        other[2].close()
+                    raise
                 finally:
                     torch.set_num_threads(before)
     if failed:
@@ -277,7 +283,8 @@ def main(argv=None):
         early[name] = time.time() - t0
 
     times = train_all(models, args, on_done=test_early)
-    # training time: until the last training ended, without the early tests
+    # training time: until the last training ended (an early test ran
+    # inside it, on the freed core)
     t_fit = time.time()
     for name, config, options in models:
         if name not in results:

@@ -133,6 +133,20 @@ def test_side_by_side_runs_on_done_while_the_other_trains(tmp_path,
                      {'mtl_baseline': 2, 'region_contrast': 2})]
     assert torch.get_num_threads() == before
 
+    # an early test that fails stops the training still running
+    killed = []
+    FakeTraining.kill = lambda self: killed.append(self.name)
+    FakeTraining.wait = lambda self: 0
+
+    def broken(name):
+        raise RuntimeError('test failed')
+    monkeypatch.setattr(subprocess, 'Popen', FakeTraining)
+    polls.clear()
+    with pytest.raises(RuntimeError, match='test failed'):
+        demo.train_all(models, args, on_done=broken)
+    assert killed == ['region_contrast']
+    assert torch.get_num_threads() == before
+
     class Failing(FakeTraining):
         def poll(self):
             self.returncode = 1
