@@ -7,13 +7,13 @@ import torch
 
 import torch.nn.functional as F
 
-from mtpsl.models.methods import gaussian_regions
-from mtpsl.models.methods.gaussian_regions import (Gaussians,
-                                                   UpsampledRegions,
-                                                   bilinear_taps, cov_factor,
+from mtpsl.models.methods import upsampled_regions
+from mtpsl.models.methods.gaussian_regions import (Gaussians, cov_factor,
                                                    kl_divergence,
                                                    region_gaussians,
                                                    w2_squared)
+from mtpsl.models.methods.upsampled_regions import (UpsampledRegions,
+                                                    bilinear_taps)
 from mtpsl.models.methods.toolkit import pool_by_region, region_segments
 
 D64 = torch.float64
@@ -89,7 +89,7 @@ def test_bilinear_taps_are_those_of_f_interpolate(n_in, n_out):
 def test_upsampled_regions_equal_region_gaussians_of_the_upsampled_map(
         low_size, size, dense, monkeypatch):
     if not dense:   # the sparse (sorted) gathering of the moment weights
-        monkeypatch.setattr(gaussian_regions, 'DENSE_MOMENT_LIMIT', 0)
+        monkeypatch.setattr(upsampled_regions, 'DENSE_MOMENT_LIMIT', 0)
     gen = torch.Generator().manual_seed(sum(size))
     low = torch.randn(2, 3, *low_size, generator=gen, dtype=D64)
     ids = torch.randint(0, 5, (2,) + size, generator=gen)

@@ -57,9 +57,11 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from mtpsl.models.methods.gaussian_regions import (  # noqa: E402
-    Gaussians, UpsampledRegions, region_gaussians)
+    Gaussians, region_gaussians)
 from mtpsl.models.methods.region_contrast import RegionContrast  # noqa: E402
 from mtpsl.models.methods.region_terms import info_nce  # noqa: E402
+from mtpsl.models.methods.upsampled_regions import (  # noqa: E402
+    UpsampledRegions)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_xtc import train_step  # noqa: E402

@@ -23,12 +23,13 @@ from mtpsl.structures import task_spec
 
 from .base import BaseCrossTaskMethod, MethodBundle, ViewBundle
 from .film_mapper import REGION_CONTRAST_RELEASE, PairFiLMMapper
-from .gaussian_regions import (Gaussians, UpsampledRegions, cov_factor,
-                               kl_divergence, w2_squared)
+from .gaussian_regions import (Gaussians, cov_factor, kl_divergence,
+                               w2_squared)
 from .region_bank import GaussianBank
 from .region_terms import info_nce, pixel_contrast, vector_distance
 from .toolkit import (consistency_pairs, encode_prediction, encode_target,
                       labelled_unlabelled_pairs, resize_region_ids)
+from .upsampled_regions import UpsampledRegions
 
 CHOICES = dict(extraction=('region', 'patch'),
                regions=('map', 'semantic_gt'),
