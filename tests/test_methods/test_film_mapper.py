@@ -146,15 +146,19 @@ def test_bad_arguments_name_the_key(kw, match):
         PairFiLMMapper(dict(sem_seg=13, depth=1), NYU_TASKS)
 
 
-@pytest.mark.parametrize('momentum', [0.1, None])
-def test_per_sample_pass_equals_one_sample_at_a_time(momentum):
-    """``map_per_sample`` (one batched pass, each sample normalised on its
-    own) against the mapper called on one sample at a time, in order: the
-    same outputs, the same gradients on every parameter and on the inputs,
-    the same running statistics and counters."""
+@pytest.mark.parametrize('momentum,per_pass', [(0.1, 0), (None, 0),
+                                                (0.1, 1), (None, 4),
+                                                (0.1, 'auto')])
+def test_per_sample_pass_equals_one_sample_at_a_time(momentum, per_pass):
+    """``map_per_sample`` (each sample normalised on its own; in one
+    batched pass, in passes of one sample, or of 4 samples, which splits a
+    map between passes) against the mapper called on one sample at a time,
+    in order: the same outputs, the same gradients on every parameter and
+    on the inputs, the same running statistics and counters."""
     torch.manual_seed(0)
     kw = dict(widths=(4, 6, 8), convs_per_stage=(1, 2, 1))
-    batched = PairFiLMMapper(NYU_IN, NYU_TASKS, **kw)
+    batched = PairFiLMMapper(NYU_IN, NYU_TASKS, samples_per_pass=per_pass,
+                             **kw).double()
     with torch.no_grad():  # a non-identity FiLM and BN affine
         batched.film.weight.normal_()
         for m in batched.modules():
@@ -162,16 +166,17 @@ def test_per_sample_pass_equals_one_sample_at_a_time(momentum):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.normal_()
                 m.momentum = momentum
-    one_by_one = PairFiLMMapper(NYU_IN, NYU_TASKS, **kw)
+    one_by_one = PairFiLMMapper(NYU_IN, NYU_TASKS, **kw).double()
     one_by_one.load_state_dict(batched.state_dict())
+    assert batched.samples_per_pass == per_pass
     for m in one_by_one.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.momentum = momentum
     # interleaved GT / prediction maps of 3 images, two pairs
-    maps = [(torch.randn(1, 13, 12, 16), 'sem_seg'),
-            (torch.randn(1, 1, 12, 16), 'depth'),
-            (torch.randn(2, 1, 12, 16), 'depth'),
-            (torch.randn(2, 3, 12, 16), 'normal')]
+    maps = [(torch.randn(1, 13, 12, 16, dtype=torch.float64), 'sem_seg'),
+            (torch.randn(1, 1, 12, 16, dtype=torch.float64), 'depth'),
+            (torch.randn(2, 1, 12, 16, dtype=torch.float64), 'depth'),
+            (torch.randn(2, 3, 12, 16, dtype=torch.float64), 'normal')]
     ids = torch.tensor([batched.pair_index('sem_seg', 'depth')] * 2 +
                        [batched.pair_index('depth', 'normal')] * 4)
     inputs = [m.clone().requires_grad_() for m, _ in maps]
@@ -186,26 +191,57 @@ def test_per_sample_pass_equals_one_sample_at_a_time(momentum):
         k += x.shape[0]
     assert [o.shape for o in out] == [r.shape for r in ref]
     for o, r in zip(out, ref):
-        torch.testing.assert_close(o, r, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(o, r, rtol=1e-10, atol=1e-10)
     weights = [torch.randn_like(o) for o in out]
     sum((o * w).sum() for o, w in zip(out, weights)).backward()
     sum((r * w).sum() for r, w in zip(ref, weights)).backward()
     for (name, p), q in zip(batched.named_parameters(),
                             one_by_one.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5,
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-9, atol=1e-9,
                                    msg=name)
     for x, y in zip(inputs, ref_inputs):
-        torch.testing.assert_close(x.grad, y.grad, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(x.grad, y.grad, rtol=1e-9, atol=1e-9)
     for (name, b), c in zip(batched.named_buffers(), one_by_one.buffers()):
         if name.endswith('num_batches_tracked'):
             assert int(b) == int(c) > 0, name
         else:
-            torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-6, msg=name)
+            torch.testing.assert_close(b, c, rtol=1e-10, atol=1e-10,
+                                       msg=name)
     # in eval the running statistics serve every sample alike
     batched.eval()
     one_by_one.eval()
     with torch.no_grad():
-        x = torch.randn(2, 1, 12, 16)
+        x = torch.randn(2, 1, 12, 16, dtype=torch.float64)
         torch.testing.assert_close(
             batched.map_per_sample([(x, 'depth')], ids[2:4])[0],
             one_by_one(x, 'depth', ids[2:4]))
+
+
+def test_pass_size_keeps_activations_within_the_cpu_budget():
+    """'auto': on the CPU, as many samples as keep the largest activation
+    of a pass within 32 MiB; elsewhere one pass (0); an int as given."""
+    from mtpsl.models.methods.film_mapper import CPU_PASS_BYTES
+    assert CPU_PASS_BYTES == 32 * 2**20
+    m = PairFiLMMapper(NYU_IN, NYU_TASKS)  # XTC's release: 64 channels first
+    # 64 x 288 x 384 x 4 B = 28.3 MB: one map a pass
+    assert m.pass_size(torch.empty(8, 13, 288, 384)) == 1
+    # 64 x 96 x 128 x 4 B = 3,145,728 B: 10 maps (33,554,432 // 3,145,728)
+    assert m.pass_size(torch.empty(8, 13, 96, 128)) == 10
+    assert m.pass_size(torch.empty(8, 13, 96, 128,
+                                   dtype=torch.float64)) == 5
+    assert m.pass_size(torch.empty(8, 13, 96, 128, device='meta')) == 0
+    # a later stage can be the largest: 4 x 64 x 64 vs 64 x 32 x 32 (x4 B)
+    late = PairFiLMMapper(NYU_IN, NYU_TASKS, widths=(4, 64),
+                          convs_per_stage=1)
+    assert late.pass_size(torch.empty(1, 1, 64, 64)) == CPU_PASS_BYTES // (
+        64 * 32 * 32 * 4)
+    assert PairFiLMMapper(NYU_IN, NYU_TASKS, widths=(4,), convs_per_stage=1,
+                          samples_per_pass=3).pass_size(
+        torch.empty(1, 1, 288, 384)) == 3
+
+
+@pytest.mark.parametrize('bad', [-1, 1.5, True, '2'])
+def test_samples_per_pass_must_be_a_count(bad):
+    with pytest.raises(ValueError, match='samples_per_pass'):
+        PairFiLMMapper(NYU_IN, NYU_TASKS, widths=(4,), convs_per_stage=1,
+                       samples_per_pass=bad)

@@ -29,6 +29,26 @@ def test_bench_hitts_prints_both_steps_and_their_ratio():
 
 
 @pytest.mark.slow
+def test_bench_xtc_counts_the_flops_of_both_steps():
+    """The warm-up step is counted (torch's FlopCounterMode): XTC's step
+    (two views through the SegNet, eight maps through the mapper) has more
+    than 3x the baseline's FLOPs, and the printed ratio is the quotient."""
+    out = subprocess.run(
+        [sys.executable, 'tools/benchmarks/bench_xtc.py', '--height', '32',
+         '--width', '32', '--steps', '1', '--warmup', '1', '--rounds', '1',
+         '--threads', '1'], cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
+        capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    gflop = {m: float(v) for m, v in re.findall(
+        r'(\w+): median step .* ([0-9.]+) GFLOP a step', out.stdout)}
+    assert set(gflop) == {'baseline', 'xtc'}, out.stdout
+    ratio = float(re.search(r'FLOPs ([0-9.]+)x', out.stdout).group(1))
+    assert ratio == pytest.approx(gflop['xtc'] / gflop['baseline'],
+                                  abs=0.02)
+    assert 3.0 < ratio < 6.0, out.stdout
+
+
+@pytest.mark.slow
 def test_bench_region_contrast_step_rows_take_turns_and_ratios_agree():
     out = subprocess.run(
         [sys.executable, 'tools/benchmarks/bench_region_contrast.py',

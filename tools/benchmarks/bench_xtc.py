@@ -8,7 +8,9 @@ procedural images at 288x384 (onelabel: image 0 semantic, image 1 depth),
 packed by the configs' own transforms; forward + backward + Adam step. Each
 mode runs in its own process (peak memory is its own), modes alternate over
 ``--rounds``. Prints the median step of each, the ratio, peak RSS, the
-thread count and the 1-minute load before and after.
+FLOPs of a step (forward + backward, counted by torch's FlopCounterMode on
+the untimed warm-up step), the thread count and the 1-minute load before
+and after.
 
     python tools/benchmarks/bench_xtc.py [--steps 4] [--rounds 2] \
         [--threads 2] [--xtc-options map_each_image=False ...]
@@ -80,12 +82,19 @@ def run(args):
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     batch = pseudo_collate(samples(args.two_view, args.height, args.width))
-    times = []
-    for _ in range(args.warmup + args.steps):
+    times, flops = [], None
+    for i in range(args.warmup + args.steps):
         t = time.perf_counter()
-        losses = train_step(model, opt, batch)
+        if i == 0 and args.warmup:  # the untimed warm-up counts the FLOPs
+            from torch.utils.flop_counter import FlopCounterMode
+            counter = FlopCounterMode(display=False)
+            with counter:
+                losses = train_step(model, opt, batch)
+            flops = counter.get_total_flops()
+        else:
+            losses = train_step(model, opt, batch)
         times.append(time.perf_counter() - t)
-    return times[args.warmup:], sorted(losses)
+    return times[args.warmup:], sorted(losses), flops
 
 
 def train_step(model, optim, batch):
@@ -100,10 +109,10 @@ def train_step(model, optim, batch):
 
 
 def child(args):
-    times, keys = run(args)
+    times, keys, flops = run(args)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print('RESULT ' + json.dumps(dict(mode=args.mode, times=times, keys=keys,
-                                      peak_rss_mib=peak_mib)))
+                                      peak_rss_mib=peak_mib, flops=flops)))
 
 
 def _option(text):
@@ -142,6 +151,7 @@ def compare(configs, two_view=(), label=None, script=__file__,
     load0 = os.getloadavg()[0]
     results = {m: [] for m in modes}
     peaks = {m: 0.0 for m in modes}
+    flops = {m: None for m in modes}
     for _ in range(args.rounds):
         for mode in modes:
             cmd = [sys.executable, script, '--mode', mode,
@@ -159,6 +169,7 @@ def compare(configs, two_view=(), label=None, script=__file__,
             res = json.loads(line[-1][len('RESULT '):])
             results[mode] += res['times']
             peaks[mode] = max(peaks[mode], res['peak_rss_mib'])
+            flops[mode] = res.get('flops') or flops[mode]
             print(f'  {mode}: steps {[round(t, 3) for t in res["times"]]} s,'
                   f' peak RSS {res["peak_rss_mib"]:.0f} MiB, 1-min load '
                   f'{os.getloadavg()[0]:.2f}', flush=True)
@@ -173,11 +184,14 @@ def compare(configs, two_view=(), label=None, script=__file__,
     for m in modes:
         print(f'{m:>{width}}: median step {med[m]:.3f} s (min '
               f'{min(results[m]):.3f}, max {max(results[m]):.3f}), peak RSS '
-              f'{peaks[m]:.0f} MiB')
+              f'{peaks[m]:.0f} MiB' + (
+                  f', {flops[m] / 1e9:.1f} GFLOP a step' if flops[m] else ''))
     for m in modes[1:]:
         name = label or m
         print(f'   ratio: {name} / {base} step {med[m] / med[base]:.2f}x,'
-              f' peak RSS {peaks[m] / peaks[base]:.2f}x')
+              f' peak RSS {peaks[m] / peaks[base]:.2f}x' + (
+                  f', FLOPs {flops[m] / flops[base]:.2f}x'
+                  if flops[m] and flops[base] else ''))
     return med
 
 

@@ -38,6 +38,10 @@ OURS_BEFORE_ISSUE_11 = dict(widths=(64, 128, 256, 512, 512),
                             output='conv', out_channels=512, bn_affine=False,
                             shared_bn=True)
 
+# a pass of :meth:`PairFiLMMapper.map_per_sample` on the CPU keeps its
+# largest activation within this (glibc's largest mmap threshold, 32 MiB)
+CPU_PASS_BYTES = 32 * 2**20
+
 
 def _batch_norm(norm: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
     """``norm`` without its affine: normalise with batch statistics in
@@ -75,8 +79,9 @@ def _per_sample_batch_norm(norm: nn.BatchNorm2d, x: torch.Tensor,
     # one batch norm over the (sample, channel) planes: each sample its own
     # statistics, which land in these buffers (momentum 1: mean and the
     # unbiased variance), with no second pass over x
-    mean = torch.zeros(k * c, dtype=torch.float32, device=x.device)
-    var = torch.ones(k * c, dtype=torch.float32, device=x.device)
+    stats = torch.float64 if x.dtype == torch.float64 else torch.float32
+    mean = torch.zeros(k * c, dtype=stats, device=x.device)
+    var = torch.ones(k * c, dtype=stats, device=x.device)
     out = F.batch_norm(x.reshape(1, k * c, *x.shape[2:]), mean, var,
                        None if scale is None else scale.reshape(-1),
                        None if shift is None else shift.reshape(-1),
@@ -171,6 +176,18 @@ class PairFiLMMapper(nn.Module):
         bn_affine: the encoder's BN has its own affine before the FiLM.
         shared_bn: :meth:`map_all` passes the maps through the encoder as
             one batch (one set of BN statistics) instead of one by one.
+        samples_per_pass: :meth:`map_per_sample` runs the samples through
+            the mapper in passes of at most this many (0: all in one pass);
+            the outputs are the same. ``'auto'`` (the default): on the CPU,
+            as many as keep a pass's largest activation within
+            :data:`CPU_PASS_BYTES` (at least one), elsewhere one pass. On
+            the CPU, glibc serves a block of up to 32 MiB from the heap
+            once its mmap threshold has grown, and mmaps (and page-faults
+            afresh) every larger one: one 288x384 map's 64-channel
+            activation is 28 MB, eight maps in one pass are 226 MB (mapper
+            forward + backward of 8 maps: 10.9 s in passes of one vs
+            17.1 s in one pass, configs/xtc/README.md). With one map a pass
+            it is the release's structure, one map per call.
     """
 
     def __init__(self, in_channels: Dict[str, int], tasks: Sequence[str],
@@ -180,8 +197,18 @@ class PairFiLMMapper(nn.Module):
                  XTC_RELEASE['convs_per_stage'],
                  pool: Union[bool, Sequence[bool]] = True,
                  stem: str = 'conv', output: str = 'pooled',
-                 bn_affine: bool = True, shared_bn: bool = False) -> None:
+                 bn_affine: bool = True, shared_bn: bool = False,
+                 samples_per_pass: Union[int, str] = 'auto') -> None:
         super().__init__()
+        if samples_per_pass != 'auto' and (
+                isinstance(samples_per_pass, bool)
+                or not isinstance(samples_per_pass, int)
+                or samples_per_pass < 0):
+            raise ValueError(f"PairFiLMMapper: samples_per_pass must be "
+                             f"'auto' or an int >= 0, got "
+                             f"{samples_per_pass!r}")
+        self.samples_per_pass = samples_per_pass
+        self.widths = widths
         self.tasks = tuple(tasks)
         missing = [t for t in self.tasks if t not in in_channels]
         if missing:
@@ -291,9 +318,38 @@ class PairFiLMMapper(nn.Module):
         (one id per sample of the concatenated maps) as if every SAMPLE went
         through the mapper on its own, in order (XTC's release maps each
         image's GT and prediction maps one by one): the same outputs,
-        gradients and running statistics, in one batched pass (a stem per
-        task, then one encoder pass over all samples)."""
+        gradients and running statistics, in passes of
+        ``samples_per_pass`` samples (a stem per task, then one encoder
+        pass over the pass's samples)."""
         sizes = [m.shape[0] for m, _ in maps]
+        per_pass = self.pass_size(maps[0][0]) or sum(sizes)
+        if per_pass >= sum(sizes):
+            return self._map_samples(maps, pair_ids, sizes)
+        samples = [(m[i:i + 1], task) for m, task in maps
+                   for i in range(m.shape[0])]
+        out = []
+        for k in range(0, len(samples), per_pass):
+            part = samples[k:k + per_pass]
+            out += self._map_samples(part, pair_ids[k:k + per_pass],
+                                     [1] * len(part))
+        return torch.cat(out).split(sizes)
+
+    def pass_size(self, x: torch.Tensor) -> int:
+        """Samples per pass of :meth:`map_per_sample` for maps like ``x``
+        (N x C x H x W); 0 means all in one pass."""
+        if self.samples_per_pass != 'auto':
+            return self.samples_per_pass
+        if x.device.type != 'cpu':
+            return 0
+        h, w, largest = x.shape[-2], x.shape[-1], 0
+        for k, width in enumerate(self.widths):
+            largest = max(largest, width * h * w)
+            if self.pool[k]:
+                h, w = -(-h // 2), -(-w // 2)
+        return max(1, CPU_PASS_BYTES // (largest * x.element_size()))
+
+    def _map_samples(self, maps, pair_ids, sizes) -> Tuple[torch.Tensor, ...]:
+        """One pass of :meth:`map_per_sample` over all of ``maps``."""
         stems = [None] * len(maps)
         for task in dict.fromkeys(t for _, t in maps):
             idx = [i for i, (_, t) in enumerate(maps) if t == task]
