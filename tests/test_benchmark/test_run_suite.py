@@ -83,6 +83,8 @@ def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
     assert {'sem_seg/mIoU', 'depth/abs_err', 'normal/mean'} <= set(
         mtl['metrics'])
     assert [p['iter'] for p in mtl['val_curve']] == [1, 2]
+    cpu = mtl['cpu_time_s']
+    assert cpu['train'] > 0 and cpu['test'] > 0 and cpu['threads'] >= 1
     ckpt = osp.join(work, 'tiny', mtl['run_id'], 'published',
                     mtl['checkpoint']['file'])
     assert sha256_file(ckpt) == mtl['checkpoint']['sha256']
@@ -119,6 +121,7 @@ def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
     assert code == 0, log[-3000:]
     assert 'g/mtl: 1 runs x' in log and '(measured), 0 left' in log
     assert 'g/later: 1 runs x' in log and '(MTL x 1.0), 1 left' in log
+    assert '(2 of 2 records with CPU times' in log
 
     code, log = _run('tools/benchmark/aggregate.py', suite)
     assert code == 0, log[-3000:]
@@ -222,3 +225,17 @@ def test_a_locked_run_is_skipped_and_not_trained(tiny_procedural_root,
         'skipped' in log, log
     assert 'g__stl_depth__onelabel__s0: RUNNING elsewhere' in log, log
     assert not (tmp_path / 'results' / 'records').exists()
+
+
+def test_run_seconds_prefers_cpu_time_over_threads():
+    """A paused run's wall time counts the pause; its CPU seconds do not.
+    Records from before CPU times were kept fall back to the wall time."""
+    from tools.benchmark.run_suite import run_seconds
+    paused = dict(wall_time_s=dict(train=900.0, test=20.0),
+                  cpu_time_s=dict(train=300.0, test=12.0, threads=1))
+    two = dict(wall_time_s=dict(train=200.0, test=10.0),
+               cpu_time_s=dict(train=360.0, test=16.0, threads=2))
+    old = dict(wall_time_s=dict(train=500.0, test=14.5))
+    assert run_seconds(paused) == 312.0
+    assert run_seconds(two) == 188.0
+    assert run_seconds(old) == 514.5

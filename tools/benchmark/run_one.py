@@ -111,6 +111,14 @@ def chain_stage(cfg, run: Run, suite: dict, work_root: str,
                 pseudo_dir=new['pseudo_dir'])
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its waited-for
+    children (data loader workers) so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def peak_memory_mib() -> dict:
     """Peak resident memory of this process (and CUDA's peak allocation)."""
     import torch
@@ -143,10 +151,10 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str,
         if run.after else None
     commit = git_commit(ROOT)  # the code the run starts with
     load = os.getloadavg()
-    start = time.time()
+    start, cpu0 = time.time(), cpu_seconds()
     cfg.experiment_name = f'{run.run_id}_train'
     MTPSLRunner.from_cfg(cfg.copy()).train()
-    t_train = time.time() - start
+    t_train, cpu_train = time.time() - start, cpu_seconds() - cpu0
     iters = cfg.train_cfg.max_iters
     final = osp.join(work_dir, f'iter_{iters}.pth')
     name = osp.splitext(osp.basename(run.config))[0]
@@ -159,9 +167,9 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str,
     test_cfg.model.pop('methods', None)
     test_cfg.experiment_name = f'{run.run_id}_test'
     test_cfg.load_from = published
-    start_test = time.time()
+    start_test, cpu0 = time.time(), cpu_seconds()
     metrics = MTPSLRunner.from_cfg(test_cfg).test()
-    t_test = time.time() - start_test
+    t_test, cpu_test = time.time() - start_test, cpu_seconds() - cpu0
     record = dict(
         format=RECORD_FORMAT, version=RECORD_VERSION, suite=suite['name'],
         run_id=run.run_id, group=run.group, method=run.method,
@@ -170,6 +178,10 @@ def execute(run: Run, suite: dict, out_dir: str, work_root: str,
         regime=dict(name=run.regime, cfg=run.regime_cfg),
         iterations=iters,
         wall_time_s=dict(train=round(t_train, 2), test=round(t_test, 2)),
+        # CPU seconds of this process and its finished children: unlike the
+        # wall time, not inflated by a paused or crowded machine
+        cpu_time_s=dict(train=round(cpu_train, 2), test=round(cpu_test, 2),
+                        threads=torch.get_num_threads()),
         peak_memory_mib={k: round(v, 1) for k, v in
                          peak_memory_mib().items()},
         metrics={k: float(v) for k, v in metrics.items()

@@ -102,18 +102,28 @@ def run_env(suite: dict) -> dict:
     return env
 
 
+def run_seconds(rec: dict) -> float:
+    """Seconds one lane spends on a recorded run (train + test): its CPU
+    seconds over its threads where recorded (a pause or a crowded machine
+    does not count), else its wall time."""
+    cpu = rec.get('cpu_time_s')
+    if cpu:
+        return (cpu['train'] + cpu['test']) / max(1, cpu.get('threads', 1))
+    wall = rec['wall_time_s']
+    return wall['train'] + wall['test']
+
+
 def estimate(runs, out_dir: str, suite: dict, lanes: int = 1) -> str:
-    """Compute of the selected runs from the records' wall times: a method
-    measured uses its mean; one not measured, its group's MTL baseline
-    (else the median of the measured methods) times its ``relative_cost``
-    (suite file, default 1)."""
+    """Compute of the selected runs from the records' times
+    (:func:`run_seconds`): a method measured uses its mean; one not
+    measured, its group's MTL baseline (else the median of the measured
+    methods) times its ``relative_cost`` (suite file, default 1)."""
     records = read_records(out_dir) if osp.isdir(
         osp.join(out_dir, 'records')) else []
     per_method = {}
     for rec in records:
-        wall = rec['wall_time_s']
         per_method.setdefault((rec['group'], rec['method']), []).append(
-            wall['train'] + wall['test'])
+            run_seconds(rec))
     means = {k: statistics.mean(v) for k, v in per_method.items()}
     if not means:
         return 'estimate: no records yet, nothing measured'
@@ -145,7 +155,10 @@ def estimate(runs, out_dir: str, suite: dict, lanes: int = 1) -> str:
     if loads:
         lines.append(f'(measured at 1-min load averages '
                      f'{min(loads):.1f} to {max(loads):.1f})')
-    return 'estimate (wall time of train + test per run):\n' + \
+    n_cpu = sum(1 for r in records if r.get('cpu_time_s'))
+    lines.append(f'({n_cpu} of {len(records)} records with CPU times; the '
+                 f'others by wall time, which counts pauses and crowding)')
+    return 'estimate (train + test per run, one lane):\n' + \
         '\n'.join(lines)
 
 
