@@ -208,13 +208,13 @@ class PairFiLMMapper(nn.Module):
                              f"'auto' or an int >= 0, got "
                              f"{samples_per_pass!r}")
         self.samples_per_pass = samples_per_pass
-        self.widths = widths
         self.tasks = tuple(tasks)
         missing = [t for t in self.tasks if t not in in_channels]
         if missing:
             raise KeyError(f'PairFiLMMapper: in_channels has no entry for '
                            f'{missing}')
         widths = tuple(int(w) for w in widths)
+        self.widths = widths
         if not widths:
             raise ValueError('PairFiLMMapper: widths is empty')
         convs = _per_stage('convs_per_stage', convs_per_stage, len(widths),
@@ -321,6 +321,8 @@ class PairFiLMMapper(nn.Module):
         gradients and running statistics, in passes of
         ``samples_per_pass`` samples (a stem per task, then one encoder
         pass over the pass's samples)."""
+        if not maps:
+            return ()
         sizes = [m.shape[0] for m, _ in maps]
         per_pass = self.pass_size(maps[0][0]) or sum(sizes)
         if per_pass >= sum(sizes):
