@@ -10,6 +10,23 @@ import numpy as np
 from .colorize import colorize_label, colorize_normal, label_palette
 
 
+def depth_range(maps: Sequence[np.ndarray], low: float = 1.0,
+                high: float = 99.0) -> tuple:
+    """One colour range for every depth panel of a row: the ``low`` and
+    ``high`` percentiles of the valid (finite, positive) values of all of
+    them together, the ground truth and the predictions. A range of the
+    ground truth alone would clip a prediction that is too deep into one
+    colour and hide its structure; the percentiles keep a few stray pixels
+    from flattening the rest. ``(0, 1)`` when nothing is valid."""
+    values = [np.asarray(m, np.float64).ravel() for m in maps]
+    values = np.concatenate(values) if values else np.zeros(0)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return 0.0, 1.0
+    vmin, vmax = np.percentile(values, [low, high])
+    return float(vmin), float(max(vmax, vmin + 1e-6))
+
+
 def draw_side_by_side(path: str, image: np.ndarray,
                       gts: Mapping[str, np.ndarray],
                       preds: Mapping[str, Mapping[str, np.ndarray]],
@@ -36,10 +53,7 @@ def draw_side_by_side(path: str, image: np.ndarray,
         panels = [('ground truth', gts[task])] + [
             (name, preds[name][task]) for name in names]
         if task == 'depth':
-            gt = np.asarray(gts[task], np.float64).squeeze()
-            valid = gt[np.isfinite(gt) & (gt > 0)]
-            vmin, vmax = (float(valid.min()), float(valid.max())) \
-                if valid.size else (0.0, 1.0)
+            vmin, vmax = depth_range([a for _, a in panels])
         for c, (name, arr) in enumerate(panels):
             ax = axes[r][c]
             if task == 'sem_seg':
