@@ -135,12 +135,14 @@ def test_two_run_grid_end_to_end(tiny_procedural_root, tmp_path):
         assert os.path.getsize(osp.join(results, name)) > 1000
 
 
+@pytest.mark.parametrize('suite_name', ['procedural-48x64',
+                                        'procedural-96x128'])
 @pytest.mark.parametrize('run_id,first_id', [
     ('3task__hitts_stage2__randomlabels__s1',
      '3task__hitts_stage1__randomlabels__s1'),
     ('3task__naive_stage2__onelabel__s2', '3task__mtl_binned__onelabel__s2')])
 def test_second_stage_is_pointed_at_its_own_first_stage(tmp_path, run_id,
-                                                        first_id):
+                                                        first_id, suite_name):
     """A shipped second stage (``after``): every use of its stage variables
     is rebound to the first stage's run of the same regime and seed, its
     config as that run trained it, and a pseudo folder in the second
@@ -148,7 +150,7 @@ def test_second_stage_is_pointed_at_its_own_first_stage(tmp_path, run_id,
     from tools.benchmark.run_one import chain_stage, run_config
     from tools.benchmark.suite import expand, load_suite
     suite = load_suite(osp.join(REPO, 'tools', 'benchmark', 'suites',
-                                'procedural-96x128.py'))
+                                suite_name + '.py'))
     runs = {r.run_id: r for r in expand(suite, REPO)}
     run = runs[run_id]
     work_root = str(tmp_path / 'work')
@@ -158,7 +160,8 @@ def test_second_stage_is_pointed_at_its_own_first_stage(tmp_path, run_id,
     # it says how to make the checkpoint again
     assert f'run_one.py SUITE {first_id} --out' in str(err.value)
     assert f'--work-root {work_root}' in str(err.value)
-    ckpt = osp.join(work_root, suite['name'], first_id, 'iter_600.pth')
+    iters = {'procedural-48x64': 2400, 'procedural-96x128': 600}[suite_name]
+    ckpt = osp.join(work_root, suite['name'], first_id, f'iter_{iters}.pth')
     os.makedirs(osp.dirname(ckpt))
     open(ckpt, 'wb').close()
     chained = chain_stage(cfg, run, suite, work_root, runs)
@@ -239,3 +242,27 @@ def test_run_seconds_prefers_cpu_time_over_threads():
     assert run_seconds(paused) == 312.0
     assert run_seconds(two) == 188.0
     assert run_seconds(old) == 514.5
+
+
+def test_suite_dataset_is_generated_at_its_own_size(tmp_path, monkeypatch):
+    """A suite's ``dataset`` with ``height`` / ``width``: the runner renders
+    the preset's scenes at that size (what procedural-48x64 relies on)."""
+    import tools.benchmark.run_suite as run_suite
+    import mtpsl.datasets.procedural as procedural
+    calls = []
+    monkeypatch.setattr(procedural, 'generate_dataset',
+                        lambda root, **kw: calls.append((root, kw)))
+    path = tmp_path / 'suite.py'
+    path.write_text(f'''
+name = 'sized'
+out = {str(tmp_path / 'results')!r}
+dataset = dict(root={str(tmp_path / 'data')!r}, preset='small', height=48,
+               width=64, seed=3)
+regimes = dict(onelabel=dict(type='onelabel'))
+groups = [dict(name='g', tasks=('depth', ), seeds=(0, ), regimes=('onelabel', ),
+               mtl='mtl', stl=dict(), methods=dict(mtl=dict(config='no/such.py')))]
+''')
+    # the one run has no config (MISSING, skipped): only the data is made
+    assert run_suite.main([str(path), '--out', str(tmp_path / 'results')]) == 0
+    assert calls == [(str(tmp_path / 'data'),
+                      dict(preset='small', height=48, width=64, seed=3))]

@@ -184,6 +184,7 @@ def main(argv=None):
     data = suite['dataset']
     if 'preset' in data:  # the procedural data, generated when incomplete
         generate_dataset(data['root'], preset=data['preset'],
+                         height=data.get('height'), width=data.get('width'),
                          seed=data.get('seed', 0))
     elif not osp.isdir(data['root']):
         raise SystemExit(f'dataset root {data["root"]} does not exist')

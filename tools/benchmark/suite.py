@@ -4,7 +4,8 @@ suite file names, with selection (``--only``) and slicing (``--shard``).
 A suite file is Python (read with MMEngine's Config) defining:
 
 - ``name``: the suite's name (records carry it);
-- ``dataset``: ``dict(root=..., preset=..., seed=...)`` the procedural data;
+- ``dataset``: ``dict(root=..., preset=..., seed=...)`` the procedural data
+  (``height`` / ``width`` render the preset's scenes at another size);
 - ``regimes``: ``{regime name: label regime config}`` (the ``seed`` of the
   config is replaced per run when ``regime_seed='run'``);
 - ``regime_seed``: ``'run'`` (the regime is drawn with the run's seed) or an
