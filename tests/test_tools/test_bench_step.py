@@ -91,3 +91,42 @@ def test_bench_region_contrast_stats_part_agrees_with_the_upsampled_maps():
     assert float(ratio) == pytest.approx(float(up) / float(low), abs=0.06)
     # float32 upsampling on one side, float64 on the other: equal to 1e-6
     assert float(diff) < 1e-6
+
+
+@pytest.mark.slow
+def test_bench_suite_steps_times_each_method_of_a_group(tiny_procedural_root,
+                                                        tmp_path):
+    """A 2-method suite on tiny data: both timed in their own children with
+    their own pipelines; the printed ratio is the medians' quotient; a
+    second stage is left out."""
+    from conftest import tiny_train_config
+    mtl = tiny_train_config(tiny_procedural_root, str(tmp_path / 'a'))
+    wide = tiny_train_config(
+        tiny_procedural_root, str(tmp_path / 'b'),
+        model="model = dict(backbone=dict(widths=(8, 16, 16, 16, 16)), "
+              "heads=dict(sem_seg=dict(in_channels=8), depth=dict("
+              "in_channels=8), normal=dict(in_channels=8)))")
+    suite = tmp_path / 'suite.py'
+    suite.write_text(f'''
+name = 'tiny'
+dataset = dict(root={tiny_procedural_root!r})
+regimes = dict(onelabel=dict(type='onelabel'))
+groups = [dict(name='g', tasks=('sem_seg', 'depth', 'normal'), seeds=(0, ),
+               regimes=('onelabel', ), mtl='mtl', stl=dict(),
+               methods=dict(mtl=dict(config={mtl!r}),
+                            wide=dict(config={wide!r}),
+                            second=dict(config={wide!r}, after='wide')))]
+''')
+    out = subprocess.run(
+        [sys.executable, 'tools/benchmarks/bench_suite_steps.py', str(suite),
+         '--group', 'g', '--steps', '2', '--warmup', '1', '--rounds', '1'],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True,
+        text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = {m: (float(t), float(r)) for m, t, r in re.findall(
+        r'(\w+): median step ([0-9.]+) s, ([0-9.]+)x mtl', out.stdout)}
+    assert set(rows) == {'mtl', 'wide'}, out.stdout
+    assert rows['mtl'][1] == 1.0
+    assert rows['wide'][1] == pytest.approx(rows['wide'][0] / rows['mtl'][0],
+                                            abs=0.01)
+    assert 'regime onelabel seed 0' in out.stdout
