@@ -24,15 +24,31 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mtpsl.utils.cli import run_tool  # noqa: E402
 
 BASELINE = ('MTL baseline', 'configs/baseline/'
-            'mtl_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
+            'mtl_segnet-w16_1xb8-2400it_procedural-onelabel-48x64.py')
 # The method shown next to the baseline: the single-stage cross-task method
-# with the best paired Delta_MTL against the baseline in the benchmark's
-# 3task onelabel group (benchmark_results/procedural-96x128/summary.json;
-# tests/test_tools/test_demo.py checks that this is still the one). Switch
-# here, or with --method-config / --method-name.
+# with the best paired Delta_MTL against the baseline in the 3task onelabel
+# group of BEST_FROM's summary (tests/test_tools/test_demo.py checks that
+# this is still the one, and that the config is the benchmark's for it).
+# Switch here, or with --method-config / --method-name.
+BEST_FROM = ('benchmark_results/procedural-96x128/summary.json', 'rc_oracle')
 BEST_METHOD = ('Region contrast', 'configs/region_contrast/'
-               'rc-oracle_segnet-w16_1xb8-600it_procedural-onelabel-96x128.py')
+               'rc-oracle_segnet-w16_1xb8-2400it_procedural-onelabel-48x64.py')
+# The benchmark's configs (tools/benchmark/suites/procedural-48x64.py) for
+# half their schedule: 1200 of the 2400 iterations, the learning rate
+# halved at 800 (two thirds in, as there), so that the two trainings and
+# the rest fit 10 minutes on 2 CPU cores (README, Quick start).
+DEMO_OPTIONS = ('train_cfg.max_iters=1200', 'param_scheduler.0.step_size=800')
+DEMO_SIZE = (48, 64)
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _size(text: str):
+    try:
+        height, width = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected HxW such as 48x64, got {text!r}') from None
+    return height, width
 
 
 def parse_args(argv=None):
@@ -41,18 +57,23 @@ def parse_args(argv=None):
     p.add_argument('--method-config', default=BEST_METHOD[1])
     p.add_argument('--method-name', default=BEST_METHOD[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--data-root', default='data/procedural-96x128')
+    p.add_argument('--data-root', default='data/procedural-48x64')
     p.add_argument('--preset', default='small',
-                   help="procedural dataset preset (small: 96x128); 'none' "
-                   'uses --data-root as it is')
+                   help="procedural dataset preset, its scenes rendered at "
+                   "--size; 'none' uses --data-root as it is")
+    p.add_argument('--size', default=DEMO_SIZE, type=_size,
+                   help='HxW of the generated images (default 48x64, the '
+                   "benchmark's)")
     p.add_argument('--num-pictures', type=int, default=8)
     p.add_argument('--retrain', action='store_true')
     p.add_argument('--jobs', type=int, default=None,
                    help='trainings side by side, each in its own process '
                    '(default: 2 on a CPU machine with 2 or more cores, else '
                    '1)')
-    p.add_argument('--cfg-options', nargs='+', default=[],
-                   metavar='KEY=VALUE', help='applied to both models')
+    p.add_argument('--cfg-options', nargs='*', default=list(DEMO_OPTIONS),
+                   metavar='KEY=VALUE', help='applied to both models '
+                   '(default: %(default)s; a bare --cfg-options trains the '
+                   "configs' full schedule)")
     p.add_argument('--method-cfg-options', nargs='+', default=[],
                    metavar='KEY=VALUE', help='applied to the method only')
     return p.parse_args(argv)
@@ -259,7 +280,9 @@ def main(argv=None):
     if args.preset != 'none':
         print(f'[demo] 1/4 procedural dataset in {args.data_root}',
               flush=True)
-        generate_dataset(args.data_root, preset=args.preset, seed=0)
+        height, width = args.size
+        generate_dataset(args.data_root, preset=args.preset, height=height,
+                         width=width, seed=0)
     t_data = time.time()
     data = [f'{loader}.dataset.data_root={args.data_root}'
             for loader in LOADERS]
