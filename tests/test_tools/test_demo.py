@@ -170,7 +170,7 @@ def test_side_by_side_runs_on_done_while_the_other_trains(tmp_path,
 
 
 def test_demo_defaults_half_the_benchmark_schedule_at_its_size():
-    """By default both models train the benchmark's configs for 1200 of
+    """By default both models train the benchmark's configs for 900 of
     their 2400 iterations on 48x64 images; a bare --cfg-options trains the
     full schedule; a bad --size names itself."""
     import tools.demo as demo
@@ -178,8 +178,8 @@ def test_demo_defaults_half_the_benchmark_schedule_at_its_size():
     args = demo.parse_args([])
     assert args.size == (48, 64) and args.data_root.endswith('48x64')
     cfg = load_config(demo.BASELINE[1], args.cfg_options)
-    assert cfg.train_cfg.max_iters == 1200
-    assert cfg.param_scheduler[0]['step_size'] == 800
+    assert cfg.train_cfg.max_iters == 900
+    assert cfg.param_scheduler[0]['step_size'] == 600
     assert load_config(demo.BASELINE[1]).train_cfg.max_iters == 2400
     assert demo.parse_args(['--cfg-options']).cfg_options == []
     with pytest.raises(SystemExit):
