@@ -40,28 +40,32 @@ groups = [
              stl_depth=dict(config='configs/baseline/stl-depth_' + narrow),
              stl_normal=dict(config='configs/baseline/stl-normal_' + narrow),
              mtl=dict(config='configs/baseline/mtl_' + narrow),
-             # relative_cost: run time / MTL's, for the estimate until measured
-             # (XTC: 2.2x, configs/xtc/README.md; the others assumed 2x)
-             xtc=dict(config='configs/xtc/xtc_' + narrow, relative_cost=2.2),
+             # relative_cost: run time / MTL's, for the estimate until records
+             # measure it: the step ratios of tools/benchmarks/
+             # bench_suite_steps.py on this suite (docs/benchmark.md); second
+             # stages as their first
+             xtc=dict(config='configs/xtc/xtc_' + narrow, relative_cost=3.8),
              ccr=dict(config='configs/ccr/ccr_' + narrow,
-                      relative_cost=1.3),
+                      relative_cost=1.0),
              rc_oracle=dict(config='configs/region_contrast/rc-oracle_' +
-                            narrow, relative_cost=1.3),
+                            narrow, relative_cost=1.9),
              rc_superpixel=dict(config='configs/region_contrast/rc-slic_' +
-                                narrow, relative_cost=1.3),
+                                narrow, relative_cost=3.2),
              hitts_stage1=dict(config='configs/hitts/hitts-stage1_' + narrow,
-                               relative_cost=1.3),
+                               relative_cost=2.0),
              # trained from scratch on the pseudo supervision its stage 1
              # (same regime and seed) makes before it starts
              hitts_stage2=dict(config='configs/hitts/hitts-stage2_' + narrow,
-                               after='hitts_stage1', relative_cost=1.5),
+                               after='hitts_stage1', relative_cost=2.0),
              # Table 5's "MTL w. L_p*": naive pseudo labels of a binned MTL
              # (no tokens), onelabel only
              mtl_binned=dict(config='configs/hitts/mtl-binned_' + narrow,
+                             relative_cost=1.2,
                              regimes=('onelabel', )),
              naive_stage2=dict(
                  config='configs/hitts/mtl-naive-stage2_' + narrow,
-                 after='mtl_binned', regimes=('onelabel', )),
+                 after='mtl_binned', regimes=('onelabel', ),
+                 relative_cost=1.2),
          )),
     # XTasC-Net's 2-task setting (semantic + depth): ST, MT, Align-Net and
     # XTasC-Net from configs/xtasc/ (their narrow ResNet-18 + U-Net, not
@@ -78,8 +82,8 @@ groups = [
                            regimes=('full', )),
              mt=dict(config='configs/xtasc/mtl_' + narrow2),
              align_net=dict(config='configs/xtasc/align_' + narrow2,
-                            regimes=('full', ), relative_cost=1.5),
+                            regimes=('full', ), relative_cost=1.9),
              xtasc=dict(config='configs/xtasc/xtasc_' + narrow2,
-                        relative_cost=1.5),
+                        relative_cost=1.9),
          )),
 ]
