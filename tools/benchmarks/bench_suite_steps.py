@@ -130,7 +130,7 @@ def main(argv=None):
           f'{os.getloadavg()[0]:.2f}')
     width = max(len(m) for m in modes)
     for m in modes:
-        print(f'{m:>{width}}: median step {med[m]:.3f} s, '
+        print(f'{m:>{width}}: median step {med[m]:.4f} s, '
               f'{med[m] / med[base]:.2f}x {base}, peak RSS {peaks[m]:.0f} '
               'MiB')
     return med

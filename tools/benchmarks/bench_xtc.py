@@ -182,8 +182,8 @@ def compare(configs, two_view=(), label=None, script=__file__,
         print(f'method options over the config: {args.method_options}')
     width = max(len(m) for m in modes)
     for m in modes:
-        print(f'{m:>{width}}: median step {med[m]:.3f} s (min '
-              f'{min(results[m]):.3f}, max {max(results[m]):.3f}), peak RSS '
+        print(f'{m:>{width}}: median step {med[m]:.4f} s (min '
+              f'{min(results[m]):.4f}, max {max(results[m]):.4f}), peak RSS '
               f'{peaks[m]:.0f} MiB' + (
                   f', {flops[m] / 1e9:.1f} GFLOP a step' if flops[m] else ''))
     for m in modes[1:]:
