@@ -30,7 +30,7 @@ BASELINE = ('MTL baseline', 'configs/baseline/'
 # group of BEST_FROM's summary (tests/test_tools/test_demo.py checks that
 # this is still the one, and that the config is the benchmark's for it).
 # Switch here, or with --method-config / --method-name.
-BEST_FROM = ('benchmark_results/procedural-96x128/summary.json', 'rc_oracle')
+BEST_FROM = ('benchmark_results/procedural-48x64/summary.json', 'rc_oracle')
 BEST_METHOD = ('Region contrast', 'configs/region_contrast/'
                'rc-oracle_segnet-w16_1xb8-2400it_procedural-onelabel-48x64.py')
 # The benchmark's configs (tools/benchmark/suites/procedural-48x64.py) for

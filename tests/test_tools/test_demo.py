@@ -92,6 +92,12 @@ def test_the_method_shown_is_the_benchmarks_best():
         scores[name] = paired['mean']
     assert scores, 'no method has a paired Delta_MTL yet'
     assert max(scores, key=scores.get) == key, scores
+    # the README's Quick start quotes this interval: it must be the table's
+    paired = summary['3task']['onelabel'][key]['metrics']['delta_mtl'][
+        'vs_mtl']
+    quoted = f"{paired['mean']:+.2f} ± {paired['half']:.2f}"
+    readme = ' '.join(open(osp.join(REPO, 'README.md')).read().split())
+    assert f'paired Delta_MTL is {quoted} points' in readme, quoted
     bench = load_suite(osp.join(REPO, 'tools', 'benchmark', 'suites',
                                 'procedural-48x64.py'))
     group, = [g for g in bench['groups'] if g['name'] == '3task']
