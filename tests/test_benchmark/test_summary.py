@@ -102,3 +102,37 @@ def test_table_and_plots(tmp_path):
     assert [p.rsplit('/', 1)[1] for p in paths] == ['plot_g.png',
                                                    'val_curve_g.png']
     assert all(math.isfinite(len(open(p, 'rb').read())) for p in paths)
+
+
+def test_second_stage_paired_with_its_first_stage(tmp_path):
+    """A method with ``after`` gets its paired difference to the first
+    stage (over the seeds both have), with a verdict, in the summary and
+    in the table; the others get none."""
+    import copy
+    (tmp_path / 'a.py').write_text('')
+    suite = copy.deepcopy(SUITE)
+    suite['groups'][0]['methods']['m2'] = dict(config='a.py', after='m')
+    m2 = [(25.0, 0.45), (26.0, 0.38)]  # seeds 0, 1 (m has 0 and 1)
+    records = _records() + [
+        _rec('m2', s, **{'sem_seg/mIoU': m2[s][0], 'depth/abs_err': m2[s][1]})
+        for s in range(2)]
+    summary = summarize(suite, records, str(tmp_path))
+    out = summary['g']['onelabel']
+    assert out['m2']['after'] == 'm' and 'after' not in out['m']
+    miou = out['m2']['metrics']['sem_seg/mIoU']
+    # by hand: 25 - 24 = 1, 26 - 23 = 3; mean 2, sd sqrt 2, t 12.706
+    assert miou['vs_first_stage']['values'] == [1.0, 3.0]
+    assert miou['vs_first_stage']['half'] == pytest.approx(12.7062047,
+                                                           rel=1e-6)
+    assert miou['first_stage_verdict'] == 'within noise'
+    absd = out['m2']['metrics']['depth/abs_err']
+    assert absd['vs_first_stage']['values'] == pytest.approx([-0.05, -0.01])
+    delta = out['m2']['metrics']['delta_mtl']['vs_first_stage']['values']
+    assert delta == pytest.approx([_delta(m2, s) - _delta(M, s)
+                                   for s in range(2)])
+    assert 'vs_first_stage' not in out['m']['metrics']['sem_seg/mIoU']
+    table = markdown(suite, summary)
+    assert 'Second stages vs the first stage they started from' in table
+    assert '| m2 | m | +2.00 ± 12.71 (within noise) |' in table
+    assert 'Second stages' not in markdown(SUITE, summarize(
+        SUITE, _records(), str(tmp_path)))

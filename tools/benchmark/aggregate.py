@@ -82,6 +82,23 @@ def markdown(suite: dict, summary: dict) -> str:
                     f' ({metrics[k]["verdict"]})' for k in keys]
                 lines.append('| ' + ' | '.join(row) + ' |')
             lines.append('')
+            seconds = [(m, c) for m, c in cells.items()
+                       if c.get('after') and c['seeds']]
+            if not seconds:
+                continue
+            lines += [f'Second stages vs the first stage they started from '
+                      f'({group["name"]}, {regime}; paired by seed):', '',
+                      '| method | after | ' + ' | '.join(
+                          LABELS.get(k, k) for k in keys + [DELTA]) + ' |',
+                      '|---|---|' + '---|' * (len(keys) + 1)]
+            for method, cell in seconds:
+                metrics = cell['metrics']
+                row = [method, cell['after']] + [
+                    fmt(metrics[k]['vs_first_stage'], DIGITS.get(k, 2), True)
+                    + f' ({metrics[k]["first_stage_verdict"]})'
+                    for k in keys + [DELTA]]
+                lines.append('| ' + ' | '.join(row) + ' |')
+            lines.append('')
     return '\n'.join(lines)
 
 

@@ -51,7 +51,9 @@ def summarize(suite: dict, records: List[dict], root: str = '.') -> dict:
     """``{group: {regime: {method: cell}}}`` with, per cell, its state
     (done / partial / not run / MISSING), and per metric (each primary
     metric and 'delta_mtl'): the interval over seeds ('ci') and that of the
-    paired difference to the MTL baseline ('vs_mtl') with its verdict."""
+    paired difference to the MTL baseline ('vs_mtl') with its verdict; a
+    second stage (a method with ``after``) also has the paired difference
+    to its first stage ('vs_first_stage', 'first_stage_verdict')."""
     runs = expand(suite, root)
     out: Dict[str, dict] = {}
     for group in suite['groups']:
@@ -106,6 +108,22 @@ def summarize(suite: dict, records: List[dict], root: str = '.') -> dict:
                     better = True if key == DELTA else \
                         bool(higher_is_better(key.split('/')[1]))
                     entry['verdict'] = verdict(entry['vs_mtl'], better)
+            # a second stage (``after``) against the first stage it started
+            # from, paired by seed: the claim of self-training itself
+            for method, cell in cells.items():
+                first = group['methods'][method].get('after')
+                if first not in cells:
+                    continue
+                cell['after'] = first
+                for key, entry in cell['metrics'].items():
+                    diff = paired_differences(
+                        entry['by_seed'], cells[first]['metrics'][key][
+                            'by_seed'])
+                    entry['vs_first_stage'] = _ci(diff)
+                    better = True if key == DELTA else \
+                        bool(higher_is_better(key.split('/')[1]))
+                    entry['first_stage_verdict'] = verdict(
+                        entry['vs_first_stage'], better)
             out[group['name']][regime] = cells
     return out
 
