@@ -16,7 +16,7 @@ from tools.benchmark.summary import summarize
 from tools.benchmark.zoo import BEGIN, COLUMNS, DIGITS, END, markdown_rows
 
 SUITE = osp.join(REPO, 'tools', 'benchmark', 'suites',
-                 'procedural-96x128.py')
+                 'procedural-48x64.py')
 MODELS = load_models(REPO)
 ROWS = [m for m in MODELS if 'Benchmark Record' in m]
 
@@ -114,7 +114,7 @@ def test_markdown_numbers_equal_the_records_they_name():
                 if cell:
                     assert cell == f'{rec["metrics"][key]:.{digits}f}', \
                         (path, key)
-            assert cells[7].strip('`') == rec['checkpoint']['sha256'][:16]
+            assert cells[8].strip('`') == rec['checkpoint']['sha256'][:16]
             n += 1
     assert n >= len(ROWS)
 
@@ -152,3 +152,31 @@ def test_reproduce_checks_within_the_seed_spread():
     assert out == [('sem_seg/mIoU', 20.0, 21.9, 2.0, True),
                    ('depth/abs_err', 0.7, 0.72, 0.01, False),
                    ('normal/mean', 38.0, 50.0, None, None)]
+
+
+def test_rows_say_the_paired_verdict():
+    """The zoo's paired column on hand-made cells: a method's Delta_MTL
+    minus the baseline's with its verdict, the baseline's own Delta_MTL
+    over the single-task references, nothing for a reference."""
+    def ci(mean, half, n=3):
+        return dict(mean=mean, half=half, n=n)
+
+    def row(method, delta):
+        rec = dict(metrics={'sem_seg/mIoU': 20.0}, seed=0,
+                   run_id=f'g__{method}__onelabel__s0',
+                   checkpoint=dict(sha256='ab' * 32))
+        cell = dict(metrics={'sem_seg/mIoU': dict(ci=ci(20.0, 1.0)),
+                             'delta_mtl': delta})
+        return dict(name=method, record=rec, keys=['sem_seg/mIoU'],
+                    cell=cell, group='g', method=method, regime='onelabel')
+
+    suite = dict(out='o', groups=[dict(name='g', mtl='mtl')])
+    rows = [row('m', dict(ci=ci(-3.0, 1.0), vs_mtl=ci(-2.5, 2.0),
+                          verdict='worse')),
+            row('mtl', dict(ci=ci(1.5, 1.0), vs_mtl=None, verdict='n/a')),
+            row('stl', dict(ci=None, vs_mtl=None, verdict='n/a'))]
+    lines = markdown_rows(rows, suite).splitlines()[2:]
+    cells = [[c.strip() for c in line.strip('|').split('|')][7]
+             for line in lines]
+    assert cells == ['-2.50 ± 2.00 (worse)',
+                     'itself over STL: +1.50 ± 1.00 (better)', '']

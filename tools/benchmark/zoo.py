@@ -20,6 +20,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 from tools.benchmark.record import read_records  # noqa: E402
+from tools.benchmark.stats import verdict  # noqa: E402
 from tools.benchmark.suite import load_suite  # noqa: E402
 from tools.benchmark.summary import fmt, primary_keys, summarize  # noqa
 
@@ -48,8 +49,21 @@ def complexity(config: str, shape) -> Dict[str, float]:
     model.methods = torch.nn.ModuleList() if hasattr(model, 'methods') \
         else None
     params = count_parameters(model)
+    # the input as the network sees it: padded up to the preprocessor's
+    # size divisor (48x64 runs as 64x64 through a SegNet)
+    div = getattr(model.data_preprocessor, 'size_divisor', None) or 1
+    shape = [-(-s // div) * div for s in shape]
     flops = count_flops(model, torch.zeros(1, 3, *shape))['total']
     return dict(params=params, flops=flops)
+
+
+def image_size(suite: dict):
+    """(height, width) of the suite's images: its dataset definition, the
+    preset's size where that leaves them unset (as the generator does)."""
+    from mtpsl.datasets.procedural import PRESETS
+    data = suite['dataset']
+    preset = PRESETS[data.get('preset', 'small')]
+    return tuple(data.get(k) or preset[k] for k in ('height', 'width'))
 
 
 def zoo_rows(suite: dict, records: List[dict], with_complexity=True):
@@ -67,7 +81,7 @@ def zoo_rows(suite: dict, records: List[dict], with_complexity=True):
                         if k in rec['metrics']]
                 if with_complexity and rec['config'] not in cache:
                     cache[rec['config']] = complexity(
-                        osp.join(ROOT, rec['config']), (96, 128))
+                        osp.join(ROOT, rec['config']), image_size(suite))
                 cx = cache.get(rec['config'], {})
                 rows.append(dict(
                     name=row_name(rec), record=rec, keys=keys, cell=cell,
@@ -79,6 +93,7 @@ def zoo_rows(suite: dict, records: List[dict], with_complexity=True):
 def metafile_model(row: dict, suite: dict) -> dict:
     """A ``Models`` entry in the mmseg / mim schema."""
     rec, cell = row['record'], row['cell']
+    size = 'x'.join(map(str, image_size(suite)))
     folder = osp.basename(osp.dirname(rec['config']))
     spread = {}
     for key in row['keys']:
@@ -91,7 +106,7 @@ def metafile_model(row: dict, suite: dict) -> dict:
         'In Collection': folder,
         'Config': rec['config'],
         'Metadata': {
-            'Training Data': f'Procedural 96x128 ({suite["name"]})',
+            'Training Data': f'Procedural {size} ({suite["name"]})',
             'Label Regime': rec['regime']['name'],
             'Seed': rec['seed'],
             'Iterations': rec['iterations'],
@@ -108,7 +123,7 @@ def metafile_model(row: dict, suite: dict) -> dict:
         'Results': [{
             'Task': 'Multi-task dense prediction' if row['method'] != 'stl'
             else 'Dense prediction',
-            'Dataset': 'Procedural 96x128 (test split, 100 images)',
+            'Dataset': f'Procedural {size} (test split, 100 images)',
             'Metrics': {k: round(rec['metrics'][k], 6) for k in row['keys']},
         }],
         'Seed Spread': spread,
@@ -124,8 +139,10 @@ def markdown_rows(rows: List[dict], suite: dict, up: str = '') -> str:
     """The zoo table: seed-lowest run, the spread over seeds, sha256
     (links relative to a file ``up`` below the root, e.g. '../../')."""
     lines = ['| name | regime | seed | ' + ' | '.join(COLUMNS.values()) +
-             ' | over seeds (mean ± 95 %) | checkpoint sha256 | record |',
-             '|---|---|---|---|---|---|---|---|---|']
+             ' | over seeds (mean ± 95 %) | Delta_MTL (%) - MTL baseline\'s,'
+             ' paired by seed | checkpoint sha256 | record |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    baselines = {g['name']: g['mtl'] for g in suite['groups']}
     for row in rows:
         rec = row['record']
         vals = [f'{rec["metrics"][k]:.{DIGITS.get(k, 2)}f}'
@@ -134,9 +151,16 @@ def markdown_rows(rows: List[dict], suite: dict, up: str = '') -> str:
         spread = '; '.join(
             f'{COLUMNS[k]} {fmt(metrics[k]["ci"], DIGITS.get(k, 2))}'
             for k in row['keys'])
+        delta = metrics.get('delta_mtl') or {}
+        paired = (f'{fmt(delta["vs_mtl"], 2, sign=True)} '
+                  f'({delta["verdict"]})' if delta.get('vs_mtl') else '')
+        if row['method'] == baselines.get(row['group']) and delta.get('ci'):
+            # the baseline's own Delta_MTL: its gain over single-task
+            paired = (f'itself over STL: {fmt(delta["ci"], 2, sign=True)} '
+                      f'({verdict(delta["ci"], True)})')
         lines.append(
             f'| {row["name"]} | {row["regime"]} | {rec["seed"]} | ' +
-            ' | '.join(vals) + f' | {spread} | '
+            ' | '.join(vals) + f' | {spread} | {paired} | '
             f'`{rec["checkpoint"]["sha256"][:16]}` | '
             f'[{rec["run_id"]}]({up}{suite["out"]}/records/'
             f'{rec["run_id"]}.json)'
