@@ -176,7 +176,9 @@ def shutdown_distributed(runner: Optional[Runner] = None,
     destructor, gloo waiting on a peer that had exited), the process
     flushes its logs and exits with status 0, saying so on stderr.
     """
+    import faulthandler
     import gc
+    import time
     import warnings
     from datetime import timedelta
 
@@ -186,6 +188,10 @@ def shutdown_distributed(runner: Optional[Runner] = None,
     if not (dist.is_available() and dist.is_initialized()):
         return live_gloo_threads()
     watchdog = _exit_watchdog(exit_after_s)
+    # and one that needs no GIL (faulthandler's C thread): if a destructor
+    # still blocks holding it, the process prints every thread's stack and
+    # exits (status 1) instead of hanging the launcher forever
+    faulthandler.dump_traceback_later(exit_after_s + 60, exit=True)
     try:
         try:
             if dist.get_backend() == 'gloo':
@@ -198,6 +204,17 @@ def shutdown_distributed(runner: Optional[Runner] = None,
                           f'({str(err)[:200]}); all collectives are '
                           'finished, going on')
         dist.destroy_process_group()
+        # Let gloo's worker threads drop what they still hold before the
+        # wrapper goes: a worker that destroys a finished collective's work
+        # decrefs its Python tensors and needs the GIL, while the DDP
+        # wrapper's destructor (Reducer -> ~ProcessGroupGloo) joins those
+        # workers WITH the GIL held: a deadlock that no Python watchdog can
+        # break (seen in the suite: rank 0 parked in thread.join under
+        # ~Reducer, its pt_gloo_runloop in ~AsyncAllgatherWork waiting for
+        # the GIL, for over ten minutes). Sleeping releases the GIL; every
+        # collective has finished (the barrier above), so what is left is
+        # these releases, microseconds each.
+        time.sleep(0.2)
         if runner is not None:
             model = runner.model
             runner.model = getattr(model, 'module', model)
@@ -205,6 +222,7 @@ def shutdown_distributed(runner: Optional[Runner] = None,
         gc.collect()
     finally:
         watchdog.cancel()
+        faulthandler.cancel_dump_traceback_later()
     left = live_gloo_threads()
     if left:
         warnings.warn(f'gloo threads still running after shutdown: {left} '
